@@ -1,0 +1,4 @@
+export * from './errors.js';
+export * from './scheduler.js';
+export * from './listeners.js';
+export * from './logger.js';

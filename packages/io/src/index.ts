@@ -1,0 +1,3 @@
+export { ByteBuffer, varUintSize } from './byte-buffer.js';
+export { crc32c } from './crc32c.js';
+export { Serializer, FIRST_USER_TYPE_ID, LAST_TYPE_ID, type TypeCodec, type Constructor } from './serializer.js';
