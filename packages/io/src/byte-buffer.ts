@@ -146,6 +146,7 @@ export class ByteBuffer {
     return at;
   }
 
+  // Callers must call reserve() before touching this.array/this.view: it may replace them.
   private reserve(length: number): number {
     this.ensureWritable(length);
     const at = this._position;
@@ -159,63 +160,72 @@ export class ByteBuffer {
     return this.array[this.require(1)]!;
   }
   writeU8(value: number): this {
-    this.array[this.reserve(1)] = value;
+    const at = this.reserve(1);
+    this.array[at] = value;
     return this;
   }
   readI8(): number {
     return this.view.getInt8(this.require(1));
   }
   writeI8(value: number): this {
-    this.view.setInt8(this.reserve(1), value);
+    const at = this.reserve(1);
+    this.view.setInt8(at, value);
     return this;
   }
   readU16(): number {
     return this.view.getUint16(this.require(2));
   }
   writeU16(value: number): this {
-    this.view.setUint16(this.reserve(2), value);
+    const at = this.reserve(2);
+    this.view.setUint16(at, value);
     return this;
   }
   readI16(): number {
     return this.view.getInt16(this.require(2));
   }
   writeI16(value: number): this {
-    this.view.setInt16(this.reserve(2), value);
+    const at = this.reserve(2);
+    this.view.setInt16(at, value);
     return this;
   }
   readU32(): number {
     return this.view.getUint32(this.require(4));
   }
   writeU32(value: number): this {
-    this.view.setUint32(this.reserve(4), value);
+    const at = this.reserve(4);
+    this.view.setUint32(at, value);
     return this;
   }
   readI32(): number {
     return this.view.getInt32(this.require(4));
   }
   writeI32(value: number): this {
-    this.view.setInt32(this.reserve(4), value);
+    const at = this.reserve(4);
+    this.view.setInt32(at, value);
     return this;
   }
   readI64(): bigint {
     return this.view.getBigInt64(this.require(8));
   }
   writeI64(value: bigint): this {
-    this.view.setBigInt64(this.reserve(8), value);
+    const at = this.reserve(8);
+    this.view.setBigInt64(at, value);
     return this;
   }
   readU64(): bigint {
     return this.view.getBigUint64(this.require(8));
   }
   writeU64(value: bigint): this {
-    this.view.setBigUint64(this.reserve(8), value);
+    const at = this.reserve(8);
+    this.view.setBigUint64(at, value);
     return this;
   }
   readF64(): number {
     return this.view.getFloat64(this.require(8));
   }
   writeF64(value: number): this {
-    this.view.setFloat64(this.reserve(8), value);
+    const at = this.reserve(8);
+    this.view.setFloat64(at, value);
     return this;
   }
 
@@ -258,22 +268,47 @@ export class ByteBuffer {
     throw new RangeError('varuint longer than 8 bytes');
   }
 
-  /** Zigzag-encoded signed varint for safe integers. */
+  /**
+   * Zigzag-encoded signed varint for safe integers: the LEB128 of `2|n| - (n < 0)`, written without
+   * ever forming that number (it would exceed 2^53 for large |n|).
+   */
   writeVarInt(value: number): this {
     if (!Number.isSafeInteger(value)) throw new RangeError(`varint needs a safe integer, got ${value}`);
-    return this.writeVarUint(value >= 0 ? value * 2 : -value * 2 - 1);
+    const sign = value < 0 ? 1 : 0;
+    let magnitude = value < 0 ? -value - 1 : value;
+    const low = magnitude % 0x40;
+    magnitude = Math.floor(magnitude / 0x40);
+    this.writeU8((magnitude > 0 ? 0x80 : 0) | (low << 1) | sign);
+    while (magnitude > 0) {
+      const byte = magnitude % 0x80;
+      magnitude = Math.floor(magnitude / 0x80);
+      this.writeU8((magnitude > 0 ? 0x80 : 0) | byte);
+    }
+    return this;
   }
 
   readVarInt(): number {
-    const zigzag = this.readVarUint();
-    return zigzag % 2 === 0 ? zigzag / 2 : -(zigzag + 1) / 2;
+    const first = this.readU8();
+    const sign = first & 1;
+    let magnitude = (first >> 1) & 0x3f;
+    let multiplier = 0x40;
+    let byte = first;
+    for (let i = 1; byte & 0x80; i++) {
+      if (i === 8) throw new RangeError('varint longer than 8 bytes');
+      byte = this.readU8();
+      magnitude += (byte & 0x7f) * multiplier;
+      multiplier *= 0x80;
+    }
+    if (!Number.isSafeInteger(magnitude)) throw new RangeError('varint exceeds the safe integer range');
+    return sign ? -magnitude - 1 : magnitude;
   }
 
   // ---- bytes and strings ---------------------------------------------------------------------
 
   /** Raw bytes without a length prefix. */
   writeRaw(bytes: Uint8Array): this {
-    this.array.set(bytes, this.reserve(bytes.length));
+    const at = this.reserve(bytes.length);
+    this.array.set(bytes, at);
     return this;
   }
 
