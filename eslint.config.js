@@ -10,7 +10,17 @@ const why = 'use the injected Scheduler (design principle 1: deterministic core)
 
 export default tseslint.config(
   {
-    ignores: ['**/dist/**', '**/node_modules/**', '**/.turbo/**', '.ci/out/**', '**/*.config.ts', 'vitest.shared.ts', 'eslint.config.js', '.dependency-cruiser.cjs', 'tools/*/bin/**'],
+    ignores: [
+      '**/dist/**',
+      '**/node_modules/**',
+      '**/.turbo/**',
+      '.ci/out/**',
+      '**/*.config.ts',
+      'vitest.shared.ts',
+      'eslint.config.js',
+      '.dependency-cruiser.cjs',
+      'tools/*/bin/**',
+    ],
   },
   js.configs.recommended,
   ...tseslint.configs.recommendedTypeChecked,
@@ -19,7 +29,10 @@ export default tseslint.config(
       parserOptions: { projectService: true, tsconfigRootDir: import.meta.dirname },
     },
     rules: {
-      '@typescript-eslint/switch-exhaustiveness-check': ['error', { considerDefaultExhaustiveForUnions: true }],
+      '@typescript-eslint/switch-exhaustiveness-check': [
+        'error',
+        { considerDefaultExhaustiveForUnions: true },
+      ],
       '@typescript-eslint/no-floating-promises': 'error',
       '@typescript-eslint/consistent-type-imports': ['error', { fixStyle: 'inline-type-imports' }],
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
@@ -28,7 +41,14 @@ export default tseslint.config(
       '@typescript-eslint/only-throw-error': 'error',
       'no-restricted-imports': [
         'error',
-        { patterns: [{ group: ['@copycat/*/src', '@copycat/*/src/*', '@copycat/*/dist/*'], message: 'import the package entry point, not its internals' }] },
+        {
+          patterns: [
+            {
+              group: ['@copycat/*/src', '@copycat/*/src/*', '@copycat/*/dist/*'],
+              message: 'import the package entry point, not its internals',
+            },
+          ],
+        },
       ],
     },
   },
@@ -61,18 +81,47 @@ export default tseslint.config(
         'error',
         { selector: "CallExpression[callee.object.name='Date'][callee.property.name='now']", message: why },
         { selector: "NewExpression[callee.name='Date']", message: why },
-        { selector: "CallExpression[callee.object.name='Math'][callee.property.name='random']", message: why },
+        {
+          selector: "CallExpression[callee.object.name='Math'][callee.property.name='random']",
+          message: why,
+        },
         { selector: "MemberExpression[object.name='performance'][property.name='now']", message: why },
-        { selector: "MemberExpression[object.name='globalThis'][property.name=/^(setTimeout|setInterval|setImmediate|performance)$/]", message: why },
+        {
+          selector:
+            "MemberExpression[object.name='globalThis'][property.name=/^(setTimeout|setInterval|setImmediate|performance)$/]",
+          message: why,
+        },
       ],
       'no-restricted-imports': [
         'error',
         {
-          paths: ['fs', 'node:fs', 'fs/promises', 'node:fs/promises', 'net', 'node:net', 'dgram', 'node:dgram', 'http', 'node:http', 'timers', 'node:timers', 'timers/promises', 'node:timers/promises', 'perf_hooks', 'node:perf_hooks'].map((name) => ({
+          paths: [
+            'fs',
+            'node:fs',
+            'fs/promises',
+            'node:fs/promises',
+            'net',
+            'node:net',
+            'dgram',
+            'node:dgram',
+            'http',
+            'node:http',
+            'timers',
+            'node:timers',
+            'timers/promises',
+            'node:timers/promises',
+            'perf_hooks',
+            'node:perf_hooks',
+          ].map((name) => ({
             name,
             message: 'go through the injected Transport, Storage or Scheduler (design principle 1)',
           })),
-          patterns: [{ group: ['@copycat/*/src', '@copycat/*/src/*', '@copycat/*/dist/*'], message: 'import the package entry point, not its internals' }],
+          patterns: [
+            {
+              group: ['@copycat/*/src', '@copycat/*/src/*', '@copycat/*/dist/*'],
+              message: 'import the package entry point, not its internals',
+            },
+          ],
         },
       ],
     },

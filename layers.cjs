@@ -20,6 +20,9 @@ const LAYERS = {
   all: 7,
 };
 // The server and client receive a transport as an argument: they must not import one.
-const FORBIDDEN = { server: ['transport-local', 'transport-ws'], client: ['transport-local', 'transport-ws'] };
+const FORBIDDEN = {
+  server: ['transport-local', 'transport-ws'],
+  client: ['transport-local', 'transport-ws'],
+};
 
 module.exports = { LAYERS, FORBIDDEN };

@@ -21,8 +21,10 @@ for (const folder of readdirSync(join(root, 'packages'))) {
     if (!dep.startsWith('@copycat/')) continue;
     const other = dep.replace(/^@copycat\//, '');
     if (!(other in LAYERS)) problems.push(`${pkg.name} depends on unknown package ${dep}`);
-    else if ((FORBIDDEN[self] ?? []).includes(other)) problems.push(`${pkg.name} depends on ${dep}: transports are passed in, not imported`);
-    else if (LAYERS[other] >= LAYERS[self]) problems.push(`${pkg.name} (layer ${LAYERS[self]}) depends on ${dep} (layer ${LAYERS[other]})`);
+    else if ((FORBIDDEN[self] ?? []).includes(other))
+      problems.push(`${pkg.name} depends on ${dep}: transports are passed in, not imported`);
+    else if (LAYERS[other] >= LAYERS[self])
+      problems.push(`${pkg.name} (layer ${LAYERS[self]}) depends on ${dep} (layer ${LAYERS[other]})`);
   }
 }
 for (const problem of problems) console.error(`layering: ${problem}`);

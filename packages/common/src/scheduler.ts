@@ -31,7 +31,8 @@ export function sleep(scheduler: Scheduler, delay: number): Promise<void> {
 }
 
 function checkDelay(name: string, value: number): void {
-  if (!Number.isFinite(value) || value < 0) throw new RangeError(`${name} must be a finite number >= 0, got ${value}`);
+  if (!Number.isFinite(value) || value < 0)
+    throw new RangeError(`${name} must be a finite number >= 0, got ${value}`);
 }
 
 /** The real scheduler: Node's (or the browser's) timers, wall clock and `Math.random`. */

@@ -122,7 +122,9 @@ export class ByteBuffer {
     const needed = this._position + length;
     if (needed <= this._limit) return this;
     if (needed > this.maxCapacity) {
-      throw new BufferOverflowError(`writing ${length} bytes at ${this._position} exceeds max capacity ${this.maxCapacity}`);
+      throw new BufferOverflowError(
+        `writing ${length} bytes at ${this._position} exceeds max capacity ${this.maxCapacity}`,
+      );
     }
     if (needed > this.array.length) {
       let capacity = Math.max(16, this.array.length * 2);
@@ -231,11 +233,13 @@ export class ByteBuffer {
 
   /** Absolute accessors: read or patch at `offset` without moving position (e.g. a length prefix). */
   getU32(offset: number): number {
-    if (offset < 0 || offset + 4 > this._limit) throw new BufferUnderflowError(`u32 at ${offset} past limit ${this._limit}`);
+    if (offset < 0 || offset + 4 > this._limit)
+      throw new BufferUnderflowError(`u32 at ${offset} past limit ${this._limit}`);
     return this.view.getUint32(offset);
   }
   setU32(offset: number, value: number): this {
-    if (offset < 0 || offset + 4 > this.array.length) throw new BufferOverflowError(`u32 at ${offset} past capacity`);
+    if (offset < 0 || offset + 4 > this.array.length)
+      throw new BufferOverflowError(`u32 at ${offset} past capacity`);
     this.view.setUint32(offset, value);
     return this;
   }
@@ -244,7 +248,8 @@ export class ByteBuffer {
 
   /** Unsigned LEB128 varint for integers in [0, 2^53). */
   writeVarUint(value: number): this {
-    if (!Number.isSafeInteger(value) || value < 0) throw new RangeError(`varuint needs a safe integer >= 0, got ${value}`);
+    if (!Number.isSafeInteger(value) || value < 0)
+      throw new RangeError(`varuint needs a safe integer >= 0, got ${value}`);
     this.ensureWritable(8);
     while (value >= 0x80) {
       this.writeU8((value % 0x80) | 0x80);

@@ -23,7 +23,14 @@ const TABLES: Int32Array[] = (() => {
   return tables;
 })();
 const [T0, T1, T2, T3, T4, T5, T6, T7] = TABLES as [
-  Int32Array, Int32Array, Int32Array, Int32Array, Int32Array, Int32Array, Int32Array, Int32Array,
+  Int32Array,
+  Int32Array,
+  Int32Array,
+  Int32Array,
+  Int32Array,
+  Int32Array,
+  Int32Array,
+  Int32Array,
 ];
 
 /**

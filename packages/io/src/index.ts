@@ -1,3 +1,9 @@
 export { ByteBuffer, varUintSize } from './byte-buffer.js';
 export { crc32c } from './crc32c.js';
-export { Serializer, FIRST_USER_TYPE_ID, LAST_TYPE_ID, type TypeCodec, type Constructor } from './serializer.js';
+export {
+  Serializer,
+  FIRST_USER_TYPE_ID,
+  LAST_TYPE_ID,
+  type TypeCodec,
+  type Constructor,
+} from './serializer.js';

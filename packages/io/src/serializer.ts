@@ -62,14 +62,16 @@ export class Serializer {
   /** Makes instances of `type` serializable under extension type `id` (16..127). */
   register<T>(id: number, type: Constructor<T>, codec: TypeCodec<T>): this {
     if (!Number.isInteger(id) || id < FIRST_USER_TYPE_ID || id > LAST_TYPE_ID) {
-      throw new RangeError(`type id must be an integer in [${FIRST_USER_TYPE_ID}, ${LAST_TYPE_ID}], got ${id}`);
+      throw new RangeError(
+        `type id must be an integer in [${FIRST_USER_TYPE_ID}, ${LAST_TYPE_ID}], got ${id}`,
+      );
     }
     const existing = this.byId.get(id);
     if (existing !== undefined) {
       throw new RangeError(`type id ${id} is already registered for ${existing.name}`);
     }
     if (this.byConstructor.has(type)) throw new RangeError(`${type.name} is already registered`);
-    const registration: Registration = { id, name: type.name, codec: codec as TypeCodec<unknown> };
+    const registration: Registration = { id, name: type.name, codec: codec };
     this.byConstructor.set(type, registration);
     this.byId.set(id, registration);
     return this;
@@ -100,7 +102,8 @@ export class Serializer {
       // Called by the encoder for every non-primitive value, so the common cases return first.
       tryToEncode: (object: unknown): ExtData | null => {
         if (object === undefined) return { type: EXT_UNDEFINED, data: EMPTY };
-        if (typeof object === 'bigint') return { type: EXT_BIGINT, data: textEncoder.encode(object.toString()) };
+        if (typeof object === 'bigint')
+          return { type: EXT_BIGINT, data: textEncoder.encode(object.toString()) };
         if (typeof object !== 'object' || object === null) return null;
         const constructor = (object as { constructor?: unknown }).constructor;
         if (constructor === Object || constructor === Array || constructor === undefined) return null;
@@ -116,7 +119,8 @@ export class Serializer {
         }
         if (object instanceof Set) return { type: EXT_SET, data: this.encoder.encode([...object]) };
         if (object instanceof Date) {
-          if (Number.isNaN(object.getTime())) throw new SerializationError('cannot serialize an invalid Date');
+          if (Number.isNaN(object.getTime()))
+            throw new SerializationError('cannot serialize an invalid Date');
           return { type: EXT_TIMESTAMP, data: encodeTimestampExtension(object)! };
         }
         if (ArrayBuffer.isView(object) || object instanceof ArrayBuffer) {
@@ -135,7 +139,8 @@ export class Serializer {
             return undefined;
           case EXT_BIGINT: {
             const text = textDecoder.decode(data);
-            if (!/^-?\d+$/.test(text)) throw new SerializationError(`malformed bigint ${JSON.stringify(text)}`);
+            if (!/^-?\d+$/.test(text))
+              throw new SerializationError(`malformed bigint ${JSON.stringify(text)}`);
             return BigInt(text);
           }
           case EXT_MAP: {

@@ -125,7 +125,7 @@ describe('Serializer', () => {
     expect(() => s.register(15, Unregistered, codec)).toThrow(RangeError);
     expect(() => s.register(128, Unregistered, codec)).toThrow(RangeError);
     expect(() => s.register(16, Unregistered, codec)).toThrow(/already registered for Point/);
-    expect(() => s.register(20, Point, codec)).toThrow(/Point is already registered/);
+    expect(() => s.register(20, Point, codec as never)).toThrow(/Point is already registered/);
   });
 
   it('fails on malformed input with SerializationError, never anything else', () => {

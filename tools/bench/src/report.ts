@@ -34,13 +34,19 @@ export async function timeRuns(runs: number, fn: () => unknown, warmup = 1): Pro
 }
 
 /** Median rate (units per second) of `runs` runs that each process `units` units. */
-export async function medianRate(runs: number, units: number, fn: () => unknown, warmup = 1): Promise<number> {
+export async function medianRate(
+  runs: number,
+  units: number,
+  fn: () => unknown,
+  warmup = 1,
+): Promise<number> {
   const times = await timeRuns(runs, fn, warmup);
   return units / (median(times) / 1000);
 }
 
 export function formatNumber(value: number): string {
   if (!Number.isFinite(value)) return String(value);
+  if (Number.isInteger(value)) return value.toLocaleString('en-US');
   if (Math.abs(value) >= 100) return Math.round(value).toLocaleString('en-US');
   if (Math.abs(value) >= 1) return value.toFixed(2);
   return value.toPrecision(3);
@@ -51,7 +57,9 @@ export function printTable(title: string, rows: readonly Row[]): void {
   console.log(`\n${title}`);
   if (rows.length === 0) return;
   const columns = Object.keys(rows[0]!);
-  const cells = rows.map((row) => columns.map((c) => (typeof row[c] === 'number' ? formatNumber(row[c]) : String(row[c] ?? ''))));
+  const cells = rows.map((row) =>
+    columns.map((c) => (typeof row[c] === 'number' ? formatNumber(row[c]) : String(row[c] ?? ''))),
+  );
   const widths = columns.map((c, i) => Math.max(c.length, ...cells.map((r) => r[i]!.length)));
   const line = (values: string[]) => values.map((v, i) => v.padStart(widths[i]!)).join('  ');
   console.log(line(columns));
@@ -64,6 +72,9 @@ export function writeResults(name: string, data: unknown): string {
   const dir = path.resolve(process.env.BENCH_RESULTS_DIR ?? 'bench-results');
   mkdirSync(dir, { recursive: true });
   const file = path.join(dir, `${name}.json`);
-  writeFileSync(file, JSON.stringify({ name, date: new Date().toISOString(), node: process.version, data }, null, 2));
+  writeFileSync(
+    file,
+    JSON.stringify({ name, date: new Date().toISOString(), node: process.version, data }, null, 2),
+  );
   return file;
 }
