@@ -2,3 +2,4 @@ export * from './errors.js';
 export * from './scheduler.js';
 export * from './listeners.js';
 export * from './logger.js';
+export * from './priority-queue.js';
