@@ -1,0 +1,186 @@
+import {
+  ConfigurationError,
+  NoLeaderError,
+  noopLogger,
+  type Listener,
+  type ListenerRegistration,
+  type Logger,
+  type Scheduler,
+} from '@copycat/common';
+import { Serializer } from '@copycat/io';
+import { validateMembers, type Configuration, type Member } from '../cluster/configuration.js';
+import type { RaftTiming } from '../config.js';
+import { createRole, LeaderRole, type RoleName } from '../roles/index.js';
+import { ApplyLoop } from '../state-machine/apply-loop.js';
+import { LogTimeExecutor } from '../state-machine/executor.js';
+import type { Operation, StateMachine } from '../state-machine/state-machine.js';
+import { RaftContext, type RaftCounters, type UnsafeRaftOptions } from './context.js';
+import type { RaftRequest, RaftResponseFor } from './messages.js';
+import type { MetaPort, PeerPort, RaftLog } from './ports.js';
+
+export interface RaftNodeOptions {
+  address: string;
+  log: RaftLog;
+  meta: MetaPort;
+  peers: PeerPort;
+  scheduler: Scheduler;
+  timing: RaftTiming;
+  stateMachine: StateMachine;
+  logger?: Logger;
+  serializer?: Serializer;
+  /** Marks an entry removable by compaction (Commit.close()). */
+  release?: (index: number) => void;
+  unsafe?: UnsafeRaftOptions;
+}
+
+export interface NodeStatus {
+  address: string;
+  state: RoleName;
+  term: number;
+  leader: string | undefined;
+  commitIndex: number;
+  lastApplied: number;
+  lastIndex: number;
+  members: readonly Member[];
+  counters: RaftCounters;
+}
+
+/**
+ * One Raft server's algorithm, wired to its ports: the role state machine (`RaftContext`), the
+ * apply loop and the user's state machine. `RaftServer` adds storage and a transport around it;
+ * tests use it directly with in-memory ports.
+ */
+export class RaftNode {
+  readonly context: RaftContext;
+  readonly applyLoop: ApplyLoop;
+  readonly executor: LogTimeExecutor;
+  private readonly serializer: Serializer;
+  private readonly subscriptions: ListenerRegistration[] = [];
+
+  constructor(options: RaftNodeOptions) {
+    const logger = options.logger ?? noopLogger;
+    this.serializer = options.serializer ?? new Serializer();
+    const serializer = this.serializer;
+    this.context = new RaftContext({
+      address: options.address,
+      log: options.log,
+      meta: options.meta,
+      peers: options.peers,
+      scheduler: options.scheduler,
+      timing: options.timing,
+      logger,
+      createRole,
+      configurationCodec: {
+        encode: (members) =>
+          serializer.encode(members.map((m) => ({ address: m.address, type: m.type, status: m.status }))),
+        decode: (payload) => {
+          const members = serializer.decode<Member[]>(payload);
+          validateMembers(members);
+          return members;
+        },
+      },
+      ...(options.unsafe === undefined ? {} : { unsafe: options.unsafe }),
+    });
+    this.executor = new LogTimeExecutor((error) => logger.error('state machine timer failed', { error }));
+    options.stateMachine.configure(this.executor);
+    this.applyLoop = new ApplyLoop({
+      log: options.log,
+      executor: this.executor,
+      logger,
+      decodeCommand: (entry) => serializer.decode<Operation>(entry.payload),
+      release: options.release ?? (() => {}),
+    });
+    this.subscriptions.push(this.context.commits.add((index) => this.applyLoop.applyUpTo(index)));
+  }
+
+  /**
+   * Forms a new cluster from `members` (all active). On a server that already has a
+   * configuration (a restart), the stored one wins and `members` is ignored.
+   */
+  bootstrap(members: readonly string[]): void {
+    if (this.context.configuration.members.length === 0) {
+      const list: Member[] = members.map((address) => ({ address, type: 'active', status: 'available' }));
+      validateMembers(list);
+      if (!list.some((m) => m.address === this.context.address)) {
+        throw new ConfigurationError(`bootstrap members must include this server (${this.context.address})`);
+      }
+      this.context.setCommittedConfiguration({ index: 0, term: 0, time: 0, members: list });
+    }
+    this.context.start();
+  }
+
+  /** Starts with whatever configuration is stored (a restart). */
+  start(): void {
+    this.context.start();
+  }
+
+  handle<R extends RaftRequest>(request: R): Promise<RaftResponseFor<R>> {
+    return this.context.handle(request);
+  }
+
+  private leaderRole(): LeaderRole {
+    const role = this.context.role;
+    if (!(role instanceof LeaderRole)) {
+      const leader = this.context.leader;
+      throw new NoLeaderError(
+        leader === undefined ? 'no leader is known' : `not the leader; the leader is ${leader}`,
+      );
+    }
+    return role;
+  }
+
+  /** Appends a command and resolves with the state machine's result once it is applied. */
+  submit(name: string, args: unknown): Promise<unknown> {
+    try {
+      const entry = this.leaderRole().append('command', this.serializer.encode({ name, args }));
+      return this.applyLoop.waitFor(entry.index, entry.term);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+  }
+
+  /** Replaces the member list through a configuration entry (one change at a time). */
+  reconfigure(members: readonly Member[]): Promise<Configuration> {
+    try {
+      validateMembers(members);
+      const leader = this.leaderRole();
+      const entry = leader.reconfigure(this.context.configurationCodec.encode(members));
+      return this.applyLoop.waitFor(entry.index, entry.term).then(() => this.context.committed);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+  }
+
+  transferLeadership(target: string): Promise<void> {
+    try {
+      return this.leaderRole().transferLeadership(target);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+  }
+
+  onStateChange(listener: Listener<RoleName>): ListenerRegistration {
+    return this.context.roleChanges.add(listener);
+  }
+
+  status(): NodeStatus {
+    const c = this.context;
+    return {
+      address: c.address,
+      state: c.roleName,
+      term: c.term,
+      leader: c.leader,
+      commitIndex: c.commitIndex,
+      lastApplied: this.applyLoop.lastApplied,
+      lastIndex: c.log.lastIndex,
+      members: c.configuration.members,
+      counters: { ...c.counters, entriesApplied: this.applyLoop.lastApplied },
+    };
+  }
+
+  close(): void {
+    for (const s of this.subscriptions) s.close();
+    this.context.close();
+    this.applyLoop.close();
+  }
+}

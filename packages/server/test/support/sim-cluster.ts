@@ -1,0 +1,242 @@
+// A whole cluster of RaftNodes in one process on a virtual clock, with the invariants of
+// TESTING.md checked after every step of the run.
+import { isCopycatError, type Scheduler } from '@copycat/common';
+import { resolveTiming, type RaftTimingOptions } from '../../src/config.js';
+import { RaftNode } from '../../src/raft/raft-node.js';
+import type { UnsafeRaftOptions } from '../../src/raft/context.js';
+import {
+  StateMachine,
+  type Commit,
+  type StateMachineExecutor,
+} from '../../src/state-machine/state-machine.js';
+import { ManualScheduler } from './manual-scheduler.js';
+import { MemoryMeta, MemoryRaftLog } from './memory-ports.js';
+import { SimNetwork } from './sim-network.js';
+
+/** A register and a counter; records every applied index to check apply-once and order. */
+export class TestStateMachine extends StateMachine {
+  value: unknown = undefined;
+  counter = 0;
+  readonly applied: { index: number; name: string; args: unknown }[] = [];
+
+  configure(executor: StateMachineExecutor): void {
+    const record = (commit: Commit) => {
+      const last = this.applied.at(-1);
+      if (last !== undefined && commit.index <= last.index) {
+        throw new Error(`invariant: index ${commit.index} applied after ${last.index}`);
+      }
+      this.applied.push({ index: commit.index, name: commit.operation.name, args: commit.operation.args });
+    };
+    executor.register('set', (commit: Commit<unknown>) => {
+      record(commit);
+      const previous = this.value;
+      this.value = commit.operation.args;
+      return previous;
+    });
+    executor.register('add', (commit: Commit<number>) => {
+      record(commit);
+      this.counter += commit.operation.args;
+      return this.counter;
+    });
+  }
+}
+
+interface Server {
+  address: string;
+  log: MemoryRaftLog;
+  meta: MemoryMeta;
+  node: RaftNode | undefined;
+  stateMachine: TestStateMachine | undefined;
+}
+
+export interface SimClusterOptions {
+  size: number;
+  seed?: number;
+  timing?: RaftTimingOptions;
+  unsafe?: UnsafeRaftOptions;
+}
+
+export class InvariantViolation extends Error {}
+
+export class SimCluster {
+  readonly scheduler: ManualScheduler;
+  readonly network: SimNetwork;
+  readonly servers = new Map<string, Server>();
+  readonly addresses: string[];
+  private readonly leadersByTerm = new Map<number, string>();
+  /** index -> term of every entry any server has committed. */
+  private readonly committed = new Map<number, number>();
+  readonly violations: string[] = [];
+
+  constructor(private readonly options: SimClusterOptions) {
+    this.scheduler = new ManualScheduler(options.seed ?? 1);
+    this.network = new SimNetwork(this.scheduler);
+    this.addresses = Array.from({ length: options.size }, (_, i) => `s${i + 1}`);
+    for (const address of this.addresses) {
+      this.servers.set(address, {
+        address,
+        log: new MemoryRaftLog(),
+        meta: new MemoryMeta(),
+        node: undefined,
+        stateMachine: undefined,
+      });
+    }
+  }
+
+  get timing() {
+    return resolveTiming({
+      electionTimeout: 150,
+      heartbeatInterval: 50,
+      sessionTimeout: 1000,
+      ...this.options.timing,
+    });
+  }
+
+  private startServer(server: Server, bootstrap: boolean): void {
+    const stateMachine = new TestStateMachine();
+    const node = new RaftNode({
+      address: server.address,
+      log: server.log,
+      meta: server.meta,
+      peers: this.network.port(server.address),
+      scheduler: this.scheduler,
+      timing: this.timing,
+      stateMachine,
+      ...(this.options.unsafe === undefined ? {} : { unsafe: this.options.unsafe }),
+    });
+    server.node = node;
+    server.stateMachine = stateMachine;
+    this.network.register(server.address, node);
+    node.context.commits.add(() => this.checkCommitted(server));
+    node.onStateChange((state) => {
+      if (state === 'leader') this.checkLeader(server.address, node.context.term);
+    });
+    if (bootstrap) node.bootstrap(this.addresses);
+    else node.start();
+  }
+
+  start(): void {
+    for (const server of this.servers.values()) this.startServer(server, true);
+  }
+
+  crash(address: string, loseUnflushed = true): void {
+    const server = this.servers.get(address)!;
+    server.node?.close();
+    server.node = undefined;
+    server.stateMachine = undefined;
+    this.network.register(address, undefined);
+    server.log.crash(loseUnflushed);
+  }
+
+  restart(address: string): void {
+    this.startServer(this.servers.get(address)!, false);
+  }
+
+  node(address: string): RaftNode {
+    const node = this.servers.get(address)?.node;
+    if (node === undefined) throw new Error(`${address} is down`);
+    return node;
+  }
+
+  liveNodes(): RaftNode[] {
+    return [...this.servers.values()].flatMap((s) => (s.node === undefined ? [] : [s.node]));
+  }
+
+  leader(): RaftNode | undefined {
+    const leaders = this.liveNodes().filter((n) => n.context.roleName === 'leader');
+    return leaders.sort((a, b) => b.context.term - a.context.term)[0];
+  }
+
+  async run(ms: number): Promise<void> {
+    await this.scheduler.runFor(ms);
+    this.checkApplied();
+    if (this.violations.length > 0) throw new InvariantViolation(this.violations.join('\n'));
+  }
+
+  /** Runs until a leader exists (bounded), returning it. */
+  async awaitLeader(maxMs = 5_000): Promise<RaftNode> {
+    for (let waited = 0; waited <= maxMs; waited += 10) {
+      const leader = this.leader();
+      if (leader !== undefined && leader.context.commitIndex >= 1 && this.isStableLeader(leader))
+        return leader;
+      await this.run(10);
+    }
+    throw new Error(`no leader within ${maxMs} ms`);
+  }
+
+  private isStableLeader(leader: RaftNode): boolean {
+    return leader.context.log.termAt(leader.context.commitIndex) === leader.context.term;
+  }
+
+  /** Submits through whoever is leader, retrying on NO_LEADER, bounded in time. */
+  async submit(name: string, args: unknown, maxMs = 5_000): Promise<unknown> {
+    for (let waited = 0; waited <= maxMs; waited += 20) {
+      const leader = this.leader();
+      if (leader !== undefined) {
+        let outcome: { ok: true; value: unknown } | { ok: false; error: unknown } | undefined;
+        leader.submit(name, args).then(
+          (value) => (outcome = { ok: true, value }),
+          (error: unknown) => (outcome = { ok: false, error }),
+        );
+        for (let t = 0; t < maxMs && outcome === undefined; t += 10) await this.run(10);
+        if (outcome?.ok === true) return outcome.value;
+        // NO_LEADER and COMMAND_FAILURE say the command was not applied: retrying is safe.
+        const retriable =
+          isCopycatError(outcome?.error, 'NO_LEADER') || isCopycatError(outcome?.error, 'COMMAND_FAILURE');
+        if (outcome !== undefined && !retriable) throw (outcome as { error: unknown }).error;
+      }
+      await this.run(20);
+    }
+    throw new Error(`could not submit ${name} within ${maxMs} ms`);
+  }
+
+  // ---- invariants (TESTING.md item 4) -------------------------------------------------------
+
+  /** Election Safety: at most one leader per term. */
+  private checkLeader(address: string, term: number): void {
+    const existing = this.leadersByTerm.get(term);
+    if (existing !== undefined && existing !== address) {
+      this.violations.push(`two leaders in term ${term}: ${existing} and ${address}`);
+    }
+    this.leadersByTerm.set(term, address);
+  }
+
+  /** Committed entries never change: every server commits the same term at each index. */
+  private checkCommitted(server: Server): void {
+    const node = server.node;
+    if (node === undefined) return;
+    const log = node.context.log;
+    for (let index = 1; index <= node.context.commitIndex; index++) {
+      const term = log.termAt(index);
+      if (term === undefined) continue;
+      const known = this.committed.get(index);
+      if (known === undefined) this.committed.set(index, term);
+      else if (known !== term) {
+        this.violations.push(
+          `${server.address} committed term ${term} at ${index}, but term ${known} was committed there`,
+        );
+        return;
+      }
+    }
+  }
+
+  /** State machines apply the same commands in the same order (prefixes agree). */
+  private checkApplied(): void {
+    const histories = [...this.servers.values()].flatMap((s) =>
+      s.stateMachine === undefined ? [] : [s.stateMachine.applied],
+    );
+    const longest = histories.reduce((a, b) => (b.length > a.length ? b : a), []);
+    for (const history of histories) {
+      for (let i = 0; i < history.length; i++) {
+        const a = history[i]!;
+        const b = longest[i]!;
+        if (a.index !== b.index || a.name !== b.name || JSON.stringify(a.args) !== JSON.stringify(b.args)) {
+          this.violations.push(
+            `applied histories diverge at position ${i}: ${JSON.stringify(a)} vs ${JSON.stringify(b)}`,
+          );
+          return;
+        }
+      }
+    }
+  }
+}
