@@ -130,33 +130,21 @@ export class RaftNode {
   }
 
   /** Appends a command and resolves with the state machine's result once it is applied. */
-  submit(name: string, args: unknown): Promise<unknown> {
-    try {
-      const entry = this.leaderRole().append('command', this.serializer.encode({ name, args }));
-      return this.applyLoop.waitFor(entry.index, entry.term);
-    } catch (error) {
-      return Promise.reject(error);
-    }
+  async submit(name: string, args: unknown): Promise<unknown> {
+    const entry = this.leaderRole().append('command', this.serializer.encode({ name, args }));
+    return this.applyLoop.waitFor(entry.index, entry.term);
   }
 
   /** Replaces the member list through a configuration entry (one change at a time). */
-  reconfigure(members: readonly Member[]): Promise<Configuration> {
-    try {
-      validateMembers(members);
-      const leader = this.leaderRole();
-      const entry = leader.reconfigure(this.context.configurationCodec.encode(members));
-      return this.applyLoop.waitFor(entry.index, entry.term).then(() => this.context.committed);
-    } catch (error) {
-      return Promise.reject(error);
-    }
+  async reconfigure(members: readonly Member[]): Promise<Configuration> {
+    validateMembers(members);
+    const entry = this.leaderRole().reconfigure(this.context.configurationCodec.encode(members));
+    await this.applyLoop.waitFor(entry.index, entry.term);
+    return this.context.committed;
   }
 
-  transferLeadership(target: string): Promise<void> {
-    try {
-      return this.leaderRole().transferLeadership(target);
-    } catch (error) {
-      return Promise.reject(error);
-    }
+  async transferLeadership(target: string): Promise<void> {
+    return this.leaderRole().transferLeadership(target);
   }
 
   onStateChange(listener: Listener<RoleName>): ListenerRegistration {

@@ -1,6 +1,6 @@
 // A whole cluster of RaftNodes in one process on a virtual clock, with the invariants of
 // TESTING.md checked after every step of the run.
-import { isCopycatError, type Scheduler } from '@copycat/common';
+import { isCopycatError } from '@copycat/common';
 import { resolveTiming, type RaftTimingOptions } from '../../src/config.js';
 import { RaftNode } from '../../src/raft/raft-node.js';
 import type { UnsafeRaftOptions } from '../../src/raft/context.js';

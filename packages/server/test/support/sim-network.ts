@@ -79,7 +79,10 @@ export class SimNetwork {
                   if (this.endpoints.get(from) !== undefined) finish(() => resolve(answer));
                 });
               },
-              (error: unknown) => this.scheduler.schedule(this.delay(), () => finish(() => reject(error))),
+              (error: unknown) =>
+                this.scheduler.schedule(this.delay(), () =>
+                  finish(() => reject(error instanceof Error ? error : new Error(String(error)))),
+                ),
             );
           });
         }),
