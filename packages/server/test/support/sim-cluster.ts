@@ -119,6 +119,27 @@ export class SimCluster {
     for (const server of this.servers.values()) this.startServer(server, true);
   }
 
+  /** Before start: gives `address` a log with entries of these terms (noops) and a current term. */
+  preset(address: string, terms: readonly number[], currentTerm = Math.max(0, ...terms)): void {
+    const server = this.servers.get(address)!;
+    server.log.append(
+      terms.map((term, i) => ({
+        index: i + 1,
+        term,
+        kind: 'noop' as const,
+        timestamp: 0,
+        payload: new Uint8Array(0),
+      })),
+    );
+    server.log.durableLength = terms.length;
+    void server.meta.store({ term: currentTerm, votedFor: undefined, configuration: undefined });
+  }
+
+  /** The terms of the entries in a server's log, in order. */
+  terms(address: string): number[] {
+    return this.servers.get(address)!.log.entries.map((e) => e.term);
+  }
+
   crash(address: string, loseUnflushed = true): void {
     const server = this.servers.get(address)!;
     server.node?.close();

@@ -69,14 +69,17 @@ export class SimNetwork {
           const copy = structuredClone(request);
           this.scheduler.schedule(this.delay(), () => {
             const endpoint = this.endpoints.get(to);
-            if (endpoint === undefined) return;
+            // A link cut while the message was in flight loses it, like a real partition.
+            if (endpoint === undefined || this.cuts.has(`${from}|${to}`)) return;
             this.delivered++;
             endpoint.handle(copy).then(
               (response) => {
                 if (this.blocked(to, from)) return;
                 const answer = structuredClone(response);
                 this.scheduler.schedule(this.delay(), () => {
-                  if (this.endpoints.get(from) !== undefined) finish(() => resolve(answer));
+                  if (this.endpoints.get(from) !== undefined && !this.cuts.has(`${to}|${from}`)) {
+                    finish(() => resolve(answer));
+                  }
                 });
               },
               (error: unknown) =>
