@@ -189,7 +189,7 @@ describe('leadership transfer (dissertation §3.10)', () => {
     await cluster.submit('add', 1);
     const target = cluster.addresses.find((a) => a !== leader.context.address)!;
     let done = false;
-    leader.transferLeadership(target).then(() => (done = true));
+    void leader.transferLeadership(target).then(() => (done = true));
     await cluster.run(500);
     expect(done).toBe(true);
     expect(cluster.leader()?.context.address).toBe(target);

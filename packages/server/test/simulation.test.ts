@@ -5,18 +5,23 @@ import { InvariantViolation } from './support/sim-cluster.js';
 const SEEDS = Number(process.env.COPYCAT_SIM_SEEDS ?? 250);
 const FIRST_SEED = Number(process.env.COPYCAT_SIM_FIRST_SEED ?? 1);
 
+const variants = [
+  { name: '', options: {} },
+  { name: ' with leader churn', options: { churn: true } },
+  { name: ' with membership changes', options: { membership: true } },
+];
+
 describe('simulation: partitions, isolated leaders, drops, crashes with lost tails', () => {
-  for (const churn of [false, true]) {
-    it(`keeps every invariant and recovers after healing, ${SEEDS} seeds${churn ? ' with leader churn' : ''}`, async () => {
+  for (const { name, options } of variants) {
+    it(`keeps every invariant and recovers after healing, ${SEEDS} seeds${name}`, async () => {
       let acknowledged = 0;
       for (let seed = FIRST_SEED; seed < FIRST_SEED + SEEDS; seed++) {
-        const { cluster, result } = await runRandomSimulation(seed, { churn });
+        const { cluster, result } = await runRandomSimulation(seed, options);
         try {
           await assertLiveness(cluster);
         } catch (error) {
-          throw new Error(
-            `seed ${seed}${churn ? ' (churn)' : ''} failed: ${(error as Error).message}\nfaults:\n${result.faults.join('\n')}`,
-          );
+          const faults = result.faults.join('\n');
+          throw new Error(`seed ${seed}${name} failed: ${(error as Error).message}\nfaults:\n${faults}`);
         }
         acknowledged += result.acknowledged;
       }

@@ -174,12 +174,17 @@ export class RaftContext {
     if (previous?.name !== name) this.roleChanges.emit(name);
   }
 
-  /** The role this member's configuration calls for when it is not leading or campaigning. */
+  /**
+   * The role this member's configuration calls for when it is not leading or campaigning. A
+   * voter whose removal or demotion is appended but not committed keeps taking part in
+   * elections as a follower (dissertation §4.2.2): it may hold the only copy of the change, and
+   * the rest of the old configuration may need its vote, or it may need to lead to commit it.
+   */
   restingRole(): RoleName {
-    const member = findMember(this.configuration, this.address);
-    if (member === undefined) return 'inactive';
-    if (member.type === 'active') return 'follower';
-    return member.type;
+    const effective = findMember(this.configuration, this.address);
+    const committed = findMember(this.committedConfiguration, this.address);
+    if (effective?.type === 'active' || committed?.type === 'active') return 'follower';
+    return effective?.type ?? 'inactive';
   }
 
   start(): void {
@@ -308,17 +313,40 @@ export class RaftContext {
     if (entries.length === 0) return;
     this.log.append(entries);
     this.counters.entriesAppended += entries.length;
+    let changed = false;
     for (const entry of entries) {
-      if (entry.kind === 'configuration') {
+      // A member that was handed a newer committed configuration (configure) ignores older ones.
+      if (entry.kind === 'configuration' && entry.index > this.committedConfiguration.index) {
         this.pendingConfigurations.push({
           index: entry.index,
           term: entry.term,
           time: entry.timestamp,
           members: this.configurationCodec.decode(entry.payload),
         });
-        this.configurationChanges.emit(this.configuration);
+        changed = true;
       }
     }
+    if (changed) this.configurationChanged();
+  }
+
+  /** Tells listeners, then moves to the role the new configuration calls for. */
+  private configurationChanged(): void {
+    this.configurationChanges.emit(this.configuration);
+    this.reconcileRole();
+  }
+
+  /**
+   * Keeps the role in line with this member's type: a promoted passive member becomes a
+   * follower, a demoted follower becomes passive, a removed one inactive. A leader removed from
+   * the configuration leads until the change commits (§4.2.2), so it is left alone here.
+   */
+  private reconcileRole(): void {
+    if (this.currentRole === undefined || this.closed) return;
+    const current = this.currentRole.name;
+    const resting = this.restingRole();
+    if (current === 'leader') return;
+    if (current === 'candidate' && resting === 'follower') return;
+    if (current !== resting) this.transition(resting);
   }
 
   /** Removes every entry after `index` and any configuration they held. */
@@ -334,7 +362,7 @@ export class RaftContext {
     this.flushedIndex = Math.min(this.flushedIndex, index);
     const before = this.pendingConfigurations.length;
     this.pendingConfigurations = this.pendingConfigurations.filter((c) => c.index <= index);
-    if (this.pendingConfigurations.length !== before) this.configurationChanges.emit(this.configuration);
+    if (this.pendingConfigurations.length !== before) this.configurationChanged();
   }
 
   /** The effective configuration: the latest one in the log, committed or not. */
@@ -353,10 +381,11 @@ export class RaftContext {
 
   /** Installs a configuration given at bootstrap or by a leader to a reserve member. */
   setCommittedConfiguration(configuration: Configuration): void {
+    if (configuration.index < this.committedConfiguration.index) return;
     this.committedConfiguration = configuration;
     this.pendingConfigurations = this.pendingConfigurations.filter((c) => c.index > configuration.index);
     this.stateChanged();
-    this.configurationChanges.emit(this.configuration);
+    this.configurationChanged();
   }
 
   voters(): string[] {
@@ -379,6 +408,7 @@ export class RaftContext {
     if (committed !== undefined) {
       this.committedConfiguration = committed;
       this.stateChanged();
+      this.reconcileRole(); // e.g. a removed follower retires once its removal is committed
     }
     this.commits.emit(bounded);
   }
@@ -448,6 +478,10 @@ export class RaftContext {
         return role.onTimeoutNow(r) as RaftResponseFor<R>;
       case 'configure':
         return role.onConfigure(r) as RaftResponseFor<R>;
+      case 'join':
+      case 'leave':
+      case 'reconfigure':
+        throw new IllegalMemberStateError(`${r.kind} requests are handled by the node, not the role`);
     }
   }
 }

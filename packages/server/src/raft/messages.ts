@@ -2,7 +2,7 @@
  * The Raft messages between servers, as the core sees them. Field names follow the Raft paper;
  * they are carried by the matching @copycat/protocol messages.
  */
-import type { Member } from '../cluster/configuration.js';
+import type { Member, MemberType } from '../cluster/configuration.js';
 import type { LogEntry } from './ports.js';
 
 export interface AppendRequest {
@@ -81,7 +81,38 @@ export interface ConfigureResponse {
   readonly term: number;
 }
 
-export type RaftRequest = AppendRequest | PollRequest | VoteRequest | TimeoutNowRequest | ConfigureRequest;
+/** A server asks to join the cluster as `type` (it joins as passive first if `type` is active). */
+export interface JoinRequest {
+  readonly kind: 'join';
+  readonly address: string;
+  readonly type: MemberType;
+}
+
+/** A server asks to be removed from the configuration. */
+export interface LeaveRequest {
+  readonly kind: 'leave';
+  readonly address: string;
+}
+
+/** Promote or demote a member to `type`. */
+export interface ReconfigureRequest {
+  readonly kind: 'reconfigure';
+  readonly address: string;
+  readonly type: MemberType;
+}
+
+/** Answer to join, leave and reconfigure: the configuration once the change is committed. */
+export interface MembershipResponse {
+  readonly term: number;
+  readonly leader: string | undefined;
+  readonly index: number;
+  readonly members: readonly Member[];
+}
+
+export type MembershipRequest = JoinRequest | LeaveRequest | ReconfigureRequest;
+
+export type RaftRequest =
+  AppendRequest | PollRequest | VoteRequest | TimeoutNowRequest | ConfigureRequest | MembershipRequest;
 
 export type RaftResponseFor<R extends RaftRequest> = R extends AppendRequest
   ? AppendResponse
@@ -93,4 +124,6 @@ export type RaftResponseFor<R extends RaftRequest> = R extends AppendRequest
         ? TimeoutNowResponse
         : R extends ConfigureRequest
           ? ConfigureResponse
-          : never;
+          : R extends MembershipRequest
+            ? MembershipResponse
+            : never;

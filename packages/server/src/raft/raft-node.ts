@@ -8,14 +8,21 @@ import {
   type Scheduler,
 } from '@copycat/common';
 import { Serializer } from '@copycat/io';
-import { validateMembers, type Configuration, type Member } from '../cluster/configuration.js';
+import {
+  findMember,
+  validateMembers,
+  type Configuration,
+  type Member,
+  type MemberType,
+} from '../cluster/configuration.js';
+import { MembershipManager } from '../cluster/membership.js';
 import type { RaftTiming } from '../config.js';
 import { createRole, LeaderRole, type RoleName } from '../roles/index.js';
 import { ApplyLoop } from '../state-machine/apply-loop.js';
 import { LogTimeExecutor } from '../state-machine/executor.js';
 import type { Operation, StateMachine } from '../state-machine/state-machine.js';
 import { RaftContext, type RaftCounters, type UnsafeRaftOptions } from './context.js';
-import type { RaftRequest, RaftResponseFor } from './messages.js';
+import type { MembershipResponse, RaftRequest, RaftResponseFor } from './messages.js';
 import type { MetaPort, PeerPort, RaftLog } from './ports.js';
 
 export interface RaftNodeOptions {
@@ -91,7 +98,10 @@ export class RaftNode {
       release: options.release ?? (() => {}),
     });
     this.subscriptions.push(this.context.commits.add((index) => this.applyLoop.applyUpTo(index)));
+    this.membership = new MembershipManager(this);
   }
+
+  readonly membership: MembershipManager;
 
   /**
    * Forms a new cluster from `members` (all active). On a server that already has a
@@ -115,10 +125,60 @@ export class RaftNode {
   }
 
   handle<R extends RaftRequest>(request: R): Promise<RaftResponseFor<R>> {
+    if (request.kind === 'join' || request.kind === 'leave' || request.kind === 'reconfigure') {
+      return this.membership.handle(request) as Promise<RaftResponseFor<R>>;
+    }
     return this.context.handle(request);
   }
 
-  private leaderRole(): LeaderRole {
+  /** Joins a running cluster through any of `members`, ending as `type` (default active). */
+  async join(members: readonly string[], type: MemberType = 'active'): Promise<void> {
+    if (findMember(this.context.configuration, this.context.address) !== undefined) {
+      this.context.start(); // a restart: the stored configuration already includes us
+      return;
+    }
+    this.context.start();
+    const response = await this.membership.request(members, {
+      kind: 'join',
+      address: this.context.address,
+      type,
+    });
+    this.adopt(response);
+  }
+
+  /** Leaves the cluster: a configuration without this server is committed. */
+  async leave(): Promise<void> {
+    const members = this.context.configuration.members
+      .map((m) => m.address)
+      .filter((a) => a !== this.context.address);
+    const response = await this.membership.request([this.context.address, ...members], {
+      kind: 'leave',
+      address: this.context.address,
+    });
+    this.adopt(response);
+  }
+
+  /** Changes a member's type (promote: reserve → passive → active; demote the other way). */
+  async setMemberType(address: string, type: MemberType): Promise<void> {
+    const members = this.context.configuration.members.map((m) => m.address);
+    const response = await this.membership.request([this.context.address, ...members], {
+      kind: 'reconfigure',
+      address,
+      type,
+    });
+    this.adopt(response);
+  }
+
+  private adopt(response: MembershipResponse): void {
+    this.context.setCommittedConfiguration({
+      index: response.index,
+      term: response.term,
+      time: 0,
+      members: response.members,
+    });
+  }
+
+  leaderRole(): LeaderRole {
     const role = this.context.role;
     if (!(role instanceof LeaderRole)) {
       const leader = this.context.leader;

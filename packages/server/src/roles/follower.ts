@@ -63,7 +63,6 @@ export class FollowerRole extends Role {
   /** Pre-vote round: ask every voter whether it would vote for us in the next term. */
   private poll(): void {
     this.resetElectionTimer();
-    if (!this.raft.isVoter()) return;
     const voters = this.raft.voters();
     const tally = new VoteTally(new Set(voters));
     if (tally.record(this.raft.address, true) === 'won') {

@@ -87,7 +87,8 @@ export function handleVote(raft: RaftContext, request: VoteRequest, stepDown: ()
   if (!request.transfer && raft.hasLiveLeader() && raft.leader !== request.candidate) {
     return { term: raft.term, voted: false };
   }
-  if (!raft.isVoter(request.candidate)) return { term: raft.term, voted: false };
+  // Votes do not consult the configuration (dissertation §4.1): the candidate's configuration
+  // decides whose votes count, and pre-vote plus stickiness keep removed servers from disrupting.
   if (raft.advanceTerm(request.term)) stepDown();
   const free = raft.votedFor === undefined || raft.votedFor === request.candidate;
   if (free && raft.isUpToDate(request.lastLogIndex, request.lastLogTerm)) {
@@ -103,7 +104,7 @@ export function handleVote(raft: RaftContext, request: VoteRequest, stepDown: ()
  * a live leader gathers no majority, so it never bumps everyone's term.
  */
 export function handlePoll(raft: RaftContext, request: PollRequest): PollResponse {
-  if (request.term < raft.term || raft.hasLiveLeader() || !raft.isVoter(request.candidate)) {
+  if (request.term < raft.term || raft.hasLiveLeader()) {
     return { term: raft.term, accepted: false };
   }
   const couldVote =

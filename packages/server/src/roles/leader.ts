@@ -8,9 +8,11 @@ import {
 import { majority, quorumIndex } from '../quorum.js';
 import { Progress } from '../replication/progress.js';
 import type { EntryKind } from '../raft/entries.js';
+import { findMember } from '../cluster/configuration.js';
 import type {
   AppendRequest,
   AppendResponse,
+  ConfigureRequest,
   PollRequest,
   PollResponse,
   VoteRequest,
@@ -40,6 +42,8 @@ export class LeaderRole extends Role {
   private transfer: Transfer | undefined;
   private lastTimestamp = 0;
   private membersListener: ListenerRegistration | undefined;
+  private commitListener: ListenerRegistration | undefined;
+  private pushedConfiguration = -1;
 
   override open(): void {
     const raft = this.raft;
@@ -53,11 +57,62 @@ export class LeaderRole extends Role {
     // The first entry of a term (§8, dissertation §6.4): committing it commits everything before.
     this.append('initialize', new Uint8Array(0));
     this.every(raft.timing.heartbeatInterval, () => this.heartbeat());
-    this.every(raft.timing.electionTimeout, () => this.checkQuorum());
+    this.every(raft.timing.electionTimeout, () => {
+      this.checkQuorum();
+      this.pushConfiguration();
+    });
+    this.commitListener = raft.commits.add(() => {
+      if (this.closed) return;
+      // Passive members are sent committed entries only: a commit is news for them.
+      for (const progress of this.progress.values()) {
+        if (this.isPassive(progress.address)) this.replicate(progress, false);
+      }
+      if (raft.committed.index !== this.pushedConfiguration) this.pushConfiguration();
+    });
+  }
+
+  private isPassive(address: string): boolean {
+    return findMember(this.raft.configuration, address)?.type === 'passive';
+  }
+
+  /**
+   * Sends the committed configuration to members without a vote. Passive members also learn it
+   * from the log, but a server that just joined (still inactive) and reserve members (no log)
+   * learn it only this way.
+   */
+  private pushConfiguration(): void {
+    const raft = this.raft;
+    const configuration = raft.committed;
+    this.pushedConfiguration = configuration.index;
+    const request: ConfigureRequest = {
+      kind: 'configure',
+      term: raft.term,
+      leader: raft.address,
+      index: configuration.index,
+      time: configuration.time,
+      members: configuration.members,
+    };
+    for (const member of configuration.members) {
+      if (member.type === 'active' || member.address === raft.address) continue;
+      raft.peers.send(member.address, request).then(
+        (response) => {
+          if (!this.closed && response.term > raft.term) this.observeTerm(response.term);
+        },
+        () => {},
+      );
+    }
+  }
+
+  /** The highest index known replicated on `address` (0 if unknown). */
+  matchIndexOf(address: string): number {
+    return address === this.raft.address
+      ? this.raft.flushedIndex
+      : (this.progress.get(address)?.matchIndex ?? 0);
   }
 
   override close(): void {
     this.membersListener?.close();
+    this.commitListener?.close();
     const transfer = this.transfer;
     this.transfer = undefined;
     // Stepping down is what a transfer asks for; the target's election decides who leads next.
@@ -149,7 +204,8 @@ export class LeaderRole extends Role {
       }
       const entries: LogEntry[] = [];
       let bytes = 0;
-      for (let index = progress.nextIndex; index <= log.lastIndex; index++) {
+      const limit = this.isPassive(progress.address) ? raft.commitIndex : log.lastIndex;
+      for (let index = progress.nextIndex; index <= limit; index++) {
         const entry = log.get(index);
         if (entry === undefined) break;
         const size = entry.payload.length + ENTRY_OVERHEAD;

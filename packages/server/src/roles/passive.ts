@@ -1,4 +1,4 @@
-import type { AppendRequest, AppendResponse } from '../raft/messages.js';
+import type { AppendRequest, AppendResponse, ConfigureRequest, ConfigureResponse } from '../raft/messages.js';
 import { handleAppend } from './handlers.js';
 import { Role } from './role.js';
 
@@ -11,5 +11,9 @@ export class PassiveRole extends Role {
 
   override onAppend(request: AppendRequest): AppendResponse {
     return handleAppend(this.raft, request);
+  }
+
+  override onConfigure(request: ConfigureRequest): ConfigureResponse {
+    return this.adoptConfiguration(request);
   }
 }

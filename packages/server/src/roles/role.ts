@@ -1,5 +1,6 @@
 import type { Cancellable } from '@copycat/common';
 import type { RaftContext } from '../raft/context.js';
+import { handlePoll, handleVote } from './handlers.js';
 import type {
   AppendRequest,
   AppendResponse,
@@ -74,12 +75,13 @@ export abstract class Role {
     return { term: this.raft.term, succeeded: false, lastLogIndex: this.raft.log.lastIndex };
   }
 
-  onPoll(_request: PollRequest): PollResponse {
-    return { term: this.raft.term, accepted: false };
+  /** Any member answers polls and votes: whether they count is the candidate's configuration's call. */
+  onPoll(request: PollRequest): PollResponse {
+    return handlePoll(this.raft, request);
   }
 
-  onVote(_request: VoteRequest): VoteResponse {
-    return { term: this.raft.term, voted: false };
+  onVote(request: VoteRequest): VoteResponse {
+    return handleVote(this.raft, request, () => {});
   }
 
   onTimeoutNow(_request: TimeoutNowRequest): TimeoutNowResponse {
@@ -89,5 +91,26 @@ export abstract class Role {
   onConfigure(request: ConfigureRequest): ConfigureResponse {
     this.observeTerm(request.term);
     return { term: this.raft.term };
+  }
+
+  /**
+   * For members without a vote (inactive, reserve, passive): adopt a newer committed
+   * configuration pushed by the leader. This is how a joining server learns it is now passive,
+   * and how a reserve member learns it was promoted.
+   */
+  protected adoptConfiguration(request: ConfigureRequest): ConfigureResponse {
+    const raft = this.raft;
+    if (request.term < raft.term) return { term: raft.term };
+    raft.advanceTerm(request.term);
+    raft.heardFromLeader(request.leader);
+    if (request.index > raft.committed.index) {
+      raft.setCommittedConfiguration({
+        index: request.index,
+        term: request.term,
+        time: request.time,
+        members: request.members,
+      });
+    }
+    return { term: raft.term };
   }
 }

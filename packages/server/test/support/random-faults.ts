@@ -17,6 +17,8 @@ export async function runRandomSimulation(
     crashes?: boolean;
     /** Short steps and frequent leader isolation: many terms, many competing uncommitted tails. */
     churn?: boolean;
+    /** Joins, leaves, promotions and demotions under load, interleaved with the faults. */
+    membership?: boolean;
   } = {},
 ): Promise<{ cluster: SimCluster; result: SimulationResult }> {
   const sizes = [3, 5, 3, 1];
@@ -31,6 +33,38 @@ export async function runRandomSimulation(
   const result: SimulationResult = { seed, faults, submitted: 0, acknowledged: 0, failed: 0 };
 
   cluster.start();
+  let joined = 0;
+  const members = () => cluster.leader()?.context.configuration.members ?? [];
+  const membershipEvent = () => {
+    const leader = cluster.leader();
+    if (leader === undefined) return;
+    const choice = random();
+    const current = members();
+    if (choice < 0.35 && joined < 3) {
+      const address = `n${++joined}`;
+      const type = pick(['active', 'active', 'passive', 'reserve'] as const);
+      cluster.addServer(address);
+      cluster.join(address, type).catch(() => {});
+      log(`join ${address} as ${type}`);
+    } else if (choice < 0.55) {
+      const candidates = current.filter(
+        (m) => !down.has(m.address) && cluster.servers.get(m.address)?.node !== undefined,
+      );
+      if (candidates.length === 0) return;
+      const victim = pick(candidates);
+      cluster
+        .node(victim.address)
+        .leave()
+        .catch(() => {});
+      log(`leave ${victim.address}`);
+    } else {
+      if (current.length === 0) return;
+      const member = pick(current);
+      const type = pick(['active', 'passive', 'reserve'] as const);
+      leader.setMemberType(member.address, type).catch(() => {});
+      log(`set ${member.address} to ${type}`);
+    }
+  };
   const duration = options.durationMs ?? 4_000;
   const crashes = options.crashes ?? true;
   while (at() < duration) {
@@ -44,6 +78,7 @@ export async function runRandomSimulation(
         () => result.failed++,
       );
     }
+    if (options.membership === true && random() < 0.15) membershipEvent();
     const roll = options.churn === true ? random() * 0.45 : random();
     const addresses = cluster.addresses;
     if (roll < 0.15) {
@@ -64,7 +99,9 @@ export async function runRandomSimulation(
       cluster.network.dropRate = pick([0, 0.05, 0.1, 0.3]);
       log(`drop rate ${cluster.network.dropRate}`);
     } else if (crashes && roll < 0.6 && down.size < Math.floor((addresses.length - 1) / 2)) {
-      const victim = pick(addresses.filter((a) => !down.has(a)));
+      const victim = pick(
+        [...cluster.servers.keys()].filter((a) => !down.has(a) && cluster.servers.get(a)!.node !== undefined),
+      );
       const loseUnflushed = random() < 0.5;
       cluster.crash(victim, loseUnflushed);
       down.add(victim);
@@ -83,21 +120,30 @@ export async function runRandomSimulation(
   cluster.network.heal();
   cluster.network.dropRate = 0;
   for (const address of down) cluster.restart(address);
+  down.clear();
   log('heal all, restart all');
   return { cluster, result };
 }
 
 export async function assertLiveness(cluster: SimCluster): Promise<void> {
-  // A leader within 10 election timeouts, and every server converges on its commit index.
-  const leader = await cluster.awaitLeader(10 * 2 * cluster.timing.electionTimeout);
+  // A leader within 10 election timeouts, and every member with a log converges on its commit index.
+  await cluster.awaitLeader(10 * 2 * cluster.timing.electionTimeout);
   await cluster.submit('add', 0, 10 * 2 * cluster.timing.electionTimeout);
+  const holders = () => {
+    const leader = cluster.leader();
+    if (leader === undefined) return [];
+    const stateful = leader.context.configuration.members
+      .filter((m) => m.type !== 'reserve')
+      .map((m) => m.address);
+    return cluster.liveNodes().filter((n) => stateful.includes(n.context.address));
+  };
   for (let waited = 0; waited < 5_000; waited += 50) {
-    const target = leader.context.commitIndex;
-    if (cluster.liveNodes().every((n) => n.applyLoop.lastApplied >= target)) return;
+    const target = cluster.leader()?.context.commitIndex ?? Number.POSITIVE_INFINITY;
+    if (holders().every((n) => n.applyLoop.lastApplied >= target)) return;
     await cluster.run(50);
   }
-  const status = cluster
-    .liveNodes()
-    .map((n) => `${n.context.address}:${n.applyLoop.lastApplied}/${n.context.commitIndex}`);
+  const status = holders().map(
+    (n) => `${n.context.address}:${n.applyLoop.lastApplied}/${n.context.commitIndex}`,
+  );
   throw new Error(`servers did not converge: ${status.join(' ')}`);
 }

@@ -92,6 +92,37 @@ export class SimCluster {
     });
   }
 
+  /** Adds a server that is not part of the bootstrap configuration (to join later). */
+  addServer(address: string): void {
+    this.servers.set(address, {
+      address,
+      log: new MemoryRaftLog(),
+      meta: new MemoryMeta(),
+      node: undefined,
+      stateMachine: undefined,
+    });
+  }
+
+  /** Starts a server added with addServer and joins it to the cluster as `type`. */
+  join(address: string, type: 'active' | 'passive' | 'reserve' = 'active'): Promise<void> {
+    const server = this.servers.get(address)!;
+    this.startServer(server, false);
+    return server.node!.join(this.addresses, type);
+  }
+
+  /** Runs the clock until `promise` settles (bounded), returning its outcome. */
+  async until<T>(promise: Promise<T>, maxMs = 10_000): Promise<T> {
+    let outcome: { ok: true; value: T } | { ok: false; error: unknown } | undefined;
+    promise.then(
+      (value) => (outcome = { ok: true, value }),
+      (error: unknown) => (outcome = { ok: false, error }),
+    );
+    for (let t = 0; t < maxMs && outcome === undefined; t += 10) await this.run(10);
+    if (outcome === undefined) throw new Error(`did not settle within ${maxMs} ms`);
+    if (!outcome.ok) throw outcome.error;
+    return outcome.value;
+  }
+
   private startServer(server: Server, bootstrap: boolean): void {
     const stateMachine = new TestStateMachine();
     const node = new RaftNode({
