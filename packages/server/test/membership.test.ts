@@ -94,3 +94,20 @@ describe('membership', () => {
     await expect(cluster.until(leader.leave())).rejects.toThrow(/without an active member/);
   });
 });
+
+describe('availability', () => {
+  it('an unreachable member is committed as unavailable, and available again once it answers', async () => {
+    const cluster = new SimCluster({ size: 3, seed: 47 });
+    cluster.start();
+    const leader = await cluster.awaitLeader();
+    const other = cluster.addresses.find((a) => a !== leader.context.address)!;
+    const statusOf = () => leader.context.committed.members.find((m) => m.address === other)?.status;
+    cluster.crash(other);
+    await cluster.run(2_000);
+    expect(statusOf()).toBe('unavailable');
+    cluster.restart(other);
+    await cluster.run(3_000);
+    expect(statusOf()).toBe('available');
+    expect(await cluster.submit('add', 1)).toBe(1);
+  });
+});

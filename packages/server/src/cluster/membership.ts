@@ -8,6 +8,7 @@ import {
   withoutMember,
   type Member,
   type MemberType,
+  type MemberStatus,
 } from './configuration.js';
 
 const RANK: Record<MemberType, number> = { reserve: 0, passive: 1, active: 2 };
@@ -64,6 +65,16 @@ export class MembershipManager {
         break;
     }
     return this.response();
+  }
+
+  /** Records a member's reachability in the configuration (leader only; skipped if not leading). */
+  setStatus(address: string, status: MemberStatus): void {
+    const run = this.queue.then(async () => {
+      const member = findMember(this.node.context.configuration, address);
+      if (member === undefined || member.status === status) return;
+      await this.change({ ...member, status });
+    });
+    this.queue = run.catch(() => {});
   }
 
   /** Steps a member's type one rank at a time; promotion to active waits until it caught up. */

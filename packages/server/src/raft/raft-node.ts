@@ -99,6 +99,17 @@ export class RaftNode {
     });
     this.subscriptions.push(this.context.commits.add((index) => this.applyLoop.applyUpTo(index)));
     this.membership = new MembershipManager(this);
+    // A new leader reports members it cannot reach (or reaches again) as configuration changes.
+    this.subscriptions.push(
+      this.context.roleChanges.add((role) => {
+        const current = this.context.role;
+        if (role === 'leader' && current instanceof LeaderRole) {
+          current.availabilityChanges.add(({ address, status }) =>
+            this.membership.setStatus(address, status),
+          );
+        }
+      }),
+    );
   }
 
   readonly membership: MembershipManager;

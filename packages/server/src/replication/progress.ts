@@ -32,7 +32,6 @@ export class Progress {
 
   /** A success up to `index`: advance, and switch to pipelining. Returns true if match moved. */
   acknowledge(index: number): boolean {
-    this.consecutiveFailures = 0;
     const advanced = index > this.matchIndex;
     if (advanced) this.matchIndex = index;
     if (this.state === 'probe') {

@@ -1,6 +1,7 @@
 import {
   ConfigurationError,
   IllegalMemberStateError,
+  Listeners,
   NoLeaderError,
   TimeoutError,
   type ListenerRegistration,
@@ -8,7 +9,7 @@ import {
 import { majority, quorumIndex } from '../quorum.js';
 import { Progress } from '../replication/progress.js';
 import type { EntryKind } from '../raft/entries.js';
-import { findMember } from '../cluster/configuration.js';
+import { findMember, type MemberStatus } from '../cluster/configuration.js';
 import type {
   AppendRequest,
   AppendResponse,
@@ -44,6 +45,8 @@ export class LeaderRole extends Role {
   private membersListener: ListenerRegistration | undefined;
   private commitListener: ListenerRegistration | undefined;
   private pushedConfiguration = -1;
+  /** A member's reachability changed: the node turns this into a configuration change. */
+  readonly availabilityChanges = new Listeners<{ address: string; status: MemberStatus }>();
 
   override open(): void {
     const raft = this.raft;
@@ -180,9 +183,31 @@ export class LeaderRole extends Role {
   }
 
   private heartbeat(): void {
+    const now = this.raft.scheduler.now();
     for (const progress of this.progress.values()) {
-      if (progress.inflights.count === 0) this.replicate(progress, true);
+      if (progress.inflights.count > 0) continue;
+      // Unreachable members are retried with exponential backoff, not every heartbeat.
+      const excess = progress.consecutiveFailures - this.raft.timing.unavailableAfterFailures;
+      if (
+        excess >= 0 &&
+        now - progress.lastSent < this.raft.timing.heartbeatInterval * 2 ** Math.min(excess + 1, 5)
+      )
+        continue;
+      this.replicate(progress, true);
     }
+  }
+
+  /**
+   * Availability (INTERNALS.md, Membership): after a few consecutive failures a member is
+   * reported unavailable, and available again on its first success. The node commits the
+   * change as a configuration entry.
+   */
+  private updateAvailability(progress: Progress): void {
+    const member = findMember(this.raft.configuration, progress.address);
+    if (member === undefined) return;
+    const failing = progress.consecutiveFailures >= this.raft.timing.unavailableAfterFailures;
+    const status = failing ? 'unavailable' : 'available';
+    if (member.status !== status) this.availabilityChanges.emit({ address: progress.address, status });
   }
 
   /**
@@ -244,6 +269,7 @@ export class LeaderRole extends Role {
         if (this.closed) return;
         raft.counters.appendsFailed++;
         progress.fail();
+        this.updateAvailability(progress);
       },
     );
   }
@@ -256,6 +282,10 @@ export class LeaderRole extends Role {
     }
     if (this.closed || response.term < raft.term || this.progress.get(progress.address) !== progress) return;
     progress.lastContact = raft.scheduler.now();
+    if (progress.consecutiveFailures > 0) {
+      progress.consecutiveFailures = 0;
+      this.updateAvailability(progress);
+    }
     if (response.succeeded) {
       if (progress.acknowledge(response.lastLogIndex)) this.advanceCommit();
       this.replicate(progress, false);
