@@ -32,13 +32,8 @@ export class MembershipManager {
   }
 
   private response(): MembershipResponse {
-    const context = this.node.context;
-    return {
-      term: context.term,
-      leader: context.leader,
-      index: context.committed.index,
-      members: context.committed.members,
-    };
+    const { index, term, time, members } = this.node.context.committed;
+    return { index, term, time, members };
   }
 
   private async apply(request: MembershipRequest): Promise<MembershipResponse> {

@@ -316,7 +316,7 @@ export class RaftContext {
     let changed = false;
     for (const entry of entries) {
       // A member that was handed a newer committed configuration (configure) ignores older ones.
-      if (entry.kind === 'configuration' && entry.index > this.committedConfiguration.index) {
+      if (entry.type === 'configuration' && entry.index > this.committedConfiguration.index) {
         this.pendingConfigurations.push({
           index: entry.index,
           term: entry.term,
@@ -428,7 +428,7 @@ export class RaftContext {
     const from = Math.max(this.committedConfiguration.index + 1, this.log.firstIndex);
     for (let index = from; index <= this.log.lastIndex; index++) {
       const entry = this.log.get(index);
-      if (entry?.kind === 'configuration') {
+      if (entry?.type === 'configuration') {
         this.pendingConfigurations.push({
           index: entry.index,
           term: entry.term,

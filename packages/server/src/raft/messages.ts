@@ -101,11 +101,12 @@ export interface ReconfigureRequest {
   readonly type: MemberType;
 }
 
-/** Answer to join, leave and reconfigure: the configuration once the change is committed. */
+/** Answer to join, leave and reconfigure: the committed configuration after the change. */
 export interface MembershipResponse {
-  readonly term: number;
-  readonly leader: string | undefined;
+  /** Index, term and log time of the configuration entry. */
   readonly index: number;
+  readonly term: number;
+  readonly time: number;
   readonly members: readonly Member[];
 }
 

@@ -4,17 +4,14 @@
  * in-memory versions. Keeping the core behind these ports keeps it small and readable.
  */
 import type { Configuration } from '../cluster/configuration.js';
-import type { EntryKind } from './entries.js';
+import type { Entry } from '@copycat/storage';
 import type { RaftRequest, RaftResponseFor } from './messages.js';
 
-export interface LogEntry {
-  readonly index: number;
-  readonly term: number;
-  readonly kind: EntryKind;
-  /** Leader's clock when appended; state machine time is the running max (INTERNALS.md). */
-  readonly timestamp: number;
-  readonly payload: Uint8Array;
-}
+/**
+ * A log entry: the storage layer's own `Entry` (index, term, type, timestamp, flags, payload),
+ * so the leader can replicate the stored records as they are.
+ */
+export type LogEntry = Entry;
 
 /**
  * The replicated log. Reads and appends are synchronous and immediately visible; durability

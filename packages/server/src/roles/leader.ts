@@ -8,7 +8,7 @@ import {
 } from '@copycat/common';
 import { majority, quorumIndex } from '../quorum.js';
 import { Progress } from '../replication/progress.js';
-import type { EntryKind } from '../raft/entries.js';
+import type { EntryType } from '@copycat/storage';
 import { findMember, type MemberStatus } from '../cluster/configuration.js';
 import type {
   AppendRequest,
@@ -148,9 +148,9 @@ export class LeaderRole extends Role {
   }
 
   /** Appends a new entry of this term and starts replicating it. */
-  append(kind: EntryKind, payload: Uint8Array): LogEntry {
+  append(type: EntryType, payload: Uint8Array): LogEntry {
     if (this.closed) throw new NoLeaderError('no longer the leader');
-    if (this.transfer !== undefined && kind !== 'initialize') {
+    if (this.transfer !== undefined && type !== 'initialize') {
       throw new NoLeaderError(`leadership is being transferred to ${this.transfer.target}`);
     }
     const raft = this.raft;
@@ -159,7 +159,7 @@ export class LeaderRole extends Role {
     const entry: LogEntry = {
       index: raft.log.lastIndex + 1,
       term: raft.term,
-      kind,
+      type,
       timestamp: this.lastTimestamp,
       payload,
     };

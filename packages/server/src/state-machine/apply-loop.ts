@@ -81,7 +81,7 @@ export class ApplyLoop {
       );
     }
     const complete = waiter !== undefined && waiter.term === entry.term ? waiter : undefined;
-    if (entry.kind !== 'command') {
+    if (entry.type !== 'command') {
       complete?.resolve(undefined);
       return;
     }

@@ -157,7 +157,7 @@ export class SimCluster {
       terms.map((term, i) => ({
         index: i + 1,
         term,
-        kind: 'noop' as const,
+        type: 'noop' as const,
         timestamp: 0,
         payload: new Uint8Array(0),
       })),
