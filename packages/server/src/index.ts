@@ -1,0 +1,15 @@
+export { RaftServer, type RaftServerOptions, type ServerState, type ClusterView } from './raft-server.js';
+export {
+  StateMachine,
+  type Commit,
+  type CommitHandler,
+  type Operation,
+  type SnapshotReader,
+  type SnapshotWriter,
+  type StateMachineExecutor,
+} from './state-machine/state-machine.js';
+export { DEFAULT_TIMING, resolveTiming, type RaftTiming, type RaftTimingOptions } from './config.js';
+export type { Configuration, Member, MemberStatus, MemberType } from './cluster/configuration.js';
+export type { NodeStatus } from './raft/raft-node.js';
+export type { RaftCounters, UnsafeRaftOptions } from './raft/context.js';
+export type { RoleName } from './roles/index.js';
