@@ -241,6 +241,22 @@ export class RaftServer {
     await this.shutdown();
   }
 
+  /**
+   * Stops at once, like a killed process: timers stop and connections drop, nothing is flushed.
+   * For simulations, together with `Storage.crash()`; use `shutdown()` to stop cleanly.
+   */
+  async abort(): Promise<void> {
+    if (this.stopped) return;
+    this.stopped = true;
+    this.node?.close();
+    await Promise.allSettled([this.listener?.close(), this.peers?.close()]);
+  }
+
+  /** The Raft node inside, for tests and tools that check its invariants. Not a stable API. */
+  inspect(): RaftNode | undefined {
+    return this.node;
+  }
+
   /** Stops this server without leaving the cluster: it stays a member and can restart. */
   async shutdown(): Promise<void> {
     if (this.stopped) return;

@@ -4,42 +4,11 @@ import { isCopycatError } from '@copycat/common';
 import { resolveTiming, type RaftTimingOptions } from '../../src/config.js';
 import { RaftNode } from '../../src/raft/raft-node.js';
 import type { UnsafeRaftOptions } from '../../src/raft/context.js';
-import {
-  StateMachine,
-  type Commit,
-  type StateMachineExecutor,
-} from '../../src/state-machine/state-machine.js';
+import { InvariantChecker, watch } from './invariants.js';
+import { TestStateMachine } from './test-state-machine.js';
 import { ManualScheduler } from './manual-scheduler.js';
 import { MemoryMeta, MemoryRaftLog } from './memory-ports.js';
 import { SimNetwork } from './sim-network.js';
-
-/** A register and a counter; records every applied index to check apply-once and order. */
-export class TestStateMachine extends StateMachine {
-  value: unknown = undefined;
-  counter = 0;
-  readonly applied: { index: number; name: string; args: unknown }[] = [];
-
-  configure(executor: StateMachineExecutor): void {
-    const record = (commit: Commit) => {
-      const last = this.applied.at(-1);
-      if (last !== undefined && commit.index <= last.index) {
-        throw new Error(`invariant: index ${commit.index} applied after ${last.index}`);
-      }
-      this.applied.push({ index: commit.index, name: commit.operation.name, args: commit.operation.args });
-    };
-    executor.register('set', (commit: Commit<unknown>) => {
-      record(commit);
-      const previous = this.value;
-      this.value = commit.operation.args;
-      return previous;
-    });
-    executor.register('add', (commit: Commit<number>) => {
-      record(commit);
-      this.counter += commit.operation.args;
-      return this.counter;
-    });
-  }
-}
 
 interface Server {
   address: string;
@@ -56,17 +25,15 @@ export interface SimClusterOptions {
   unsafe?: UnsafeRaftOptions;
 }
 
-export class InvariantViolation extends Error {}
+export { InvariantViolation } from './invariants.js';
+export { TestStateMachine } from './test-state-machine.js';
 
 export class SimCluster {
   readonly scheduler: ManualScheduler;
   readonly network: SimNetwork;
   readonly servers = new Map<string, Server>();
   readonly addresses: string[];
-  private readonly leadersByTerm = new Map<number, string>();
-  /** index -> term of every entry any server has committed. */
-  private readonly committed = new Map<number, number>();
-  readonly violations: string[] = [];
+  readonly invariants = new InvariantChecker();
 
   constructor(private readonly options: SimClusterOptions) {
     this.scheduler = new ManualScheduler(options.seed ?? 1);
@@ -138,10 +105,7 @@ export class SimCluster {
     server.node = node;
     server.stateMachine = stateMachine;
     this.network.register(server.address, node);
-    node.context.commits.add(() => this.checkCommitted(server));
-    node.onStateChange((state) => {
-      if (state === 'leader') this.checkLeader(server.address, node.context.term);
-    });
+    watch(this.invariants, server.address, node);
     if (bootstrap) node.bootstrap(this.addresses);
     else node.start();
   }
@@ -201,8 +165,10 @@ export class SimCluster {
 
   async run(ms: number): Promise<void> {
     await this.scheduler.runFor(ms);
-    this.checkApplied();
-    if (this.violations.length > 0) throw new InvariantViolation(this.violations.join('\n'));
+    this.invariants.checkApplied(
+      [...this.servers.values()].flatMap((s) => (s.stateMachine === undefined ? [] : [s.stateMachine])),
+    );
+    this.invariants.assert();
   }
 
   /** Runs until a leader exists (bounded), returning it. */
@@ -240,55 +206,5 @@ export class SimCluster {
       await this.run(20);
     }
     throw new Error(`could not submit ${name} within ${maxMs} ms`);
-  }
-
-  // ---- invariants (TESTING.md item 4) -------------------------------------------------------
-
-  /** Election Safety: at most one leader per term. */
-  private checkLeader(address: string, term: number): void {
-    const existing = this.leadersByTerm.get(term);
-    if (existing !== undefined && existing !== address) {
-      this.violations.push(`two leaders in term ${term}: ${existing} and ${address}`);
-    }
-    this.leadersByTerm.set(term, address);
-  }
-
-  /** Committed entries never change: every server commits the same term at each index. */
-  private checkCommitted(server: Server): void {
-    const node = server.node;
-    if (node === undefined) return;
-    const log = node.context.log;
-    for (let index = 1; index <= node.context.commitIndex; index++) {
-      const term = log.termAt(index);
-      if (term === undefined) continue;
-      const known = this.committed.get(index);
-      if (known === undefined) this.committed.set(index, term);
-      else if (known !== term) {
-        this.violations.push(
-          `${server.address} committed term ${term} at ${index}, but term ${known} was committed there`,
-        );
-        return;
-      }
-    }
-  }
-
-  /** State machines apply the same commands in the same order (prefixes agree). */
-  private checkApplied(): void {
-    const histories = [...this.servers.values()].flatMap((s) =>
-      s.stateMachine === undefined ? [] : [s.stateMachine.applied],
-    );
-    const longest = histories.reduce((a, b) => (b.length > a.length ? b : a), []);
-    for (const history of histories) {
-      for (let i = 0; i < history.length; i++) {
-        const a = history[i]!;
-        const b = longest[i]!;
-        if (a.index !== b.index || a.name !== b.name || JSON.stringify(a.args) !== JSON.stringify(b.args)) {
-          this.violations.push(
-            `applied histories diverge at position ${i}: ${JSON.stringify(a)} vs ${JSON.stringify(b)}`,
-          );
-          return;
-        }
-      }
-    }
   }
 }
