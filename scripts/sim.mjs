@@ -1,6 +1,6 @@
 #!/usr/bin/env node
-// `pnpm sim [--seeds N] [--first S]`: runs the deterministic simulation suites with N seeds per
-// scenario (default 2000) and prints seeds per second. A failing seed is printed with its fault
+// `pnpm sim [--seeds N] [--first S]`: runs the deterministic simulation suites (the core's and
+// the real components') with N seeds per variant (default 2000) and prints seeds per second. A failing seed is printed with its fault
 // log; rerun it alone with `--first <seed> --seeds 1`.
 import { spawnSync } from 'node:child_process';
 import { performance } from 'node:perf_hooks';
@@ -19,13 +19,29 @@ if (!Number.isInteger(seeds) || seeds < 1 || !Number.isInteger(first)) {
 const start = performance.now();
 const result = spawnSync(
   'pnpm',
-  ['exec', 'vitest', 'run', '--project', '@copycat/server', 'test/simulation.test.ts', '--testTimeout', '0'],
+  [
+    'exec',
+    'vitest',
+    'run',
+    '--project',
+    '@copycat/server',
+    'test/simulation.test.ts',
+    'test/fault-schedule.test.ts',
+    '--testTimeout',
+    '0',
+  ],
   {
     stdio: 'inherit',
-    env: { ...process.env, COPYCAT_SIM_SEEDS: String(seeds), COPYCAT_SIM_FIRST_SEED: String(first) },
+    env: {
+      ...process.env,
+      COPYCAT_SIM_SEEDS: String(seeds),
+      COPYCAT_REAL_SIM_SEEDS: String(seeds),
+      COPYCAT_SIM_FIRST_SEED: String(first),
+    },
   },
 );
 const seconds = (performance.now() - start) / 1000;
-const runs = seeds * 3; // the suite runs each seed in three fault variants
-console.log(`sim: ${runs} seeded runs (${seeds} seeds x 3 variants) in ${seconds.toFixed(1)} s: ${(runs / seconds).toFixed(1)} runs/s`);
+// The core suite runs each seed in three fault variants, the real-component suite in two.
+const runs = seeds * 5;
+console.log(`sim: ${runs} seeded runs (${seeds} seeds x 5 variants) in ${seconds.toFixed(1)} s: ${(runs / seconds).toFixed(1)} runs/s`);
 process.exit(result.status ?? 1);
