@@ -111,3 +111,24 @@ describe('availability', () => {
     expect(await cluster.submit('add', 1)).toBe(1);
   });
 });
+
+describe('membership under failure', () => {
+  it('a leader killed while a server joins: the new leader completes the change on retry', async () => {
+    const cluster = new SimCluster({ size: 3, seed: 48 });
+    cluster.start();
+    const leader = await cluster.awaitLeader();
+    for (let i = 0; i < 10; i++) await cluster.submit('add', 1);
+    cluster.addServer('s4');
+    const joining = cluster.join('s4', 'active');
+    // Let the passive configuration reach the log, then kill the leader mid-change.
+    for (let t = 0; t < 100 && !leader.context.configuration.members.some((m) => m.address === 's4'); t++)
+      await cluster.run(1);
+    cluster.crash(leader.context.address);
+    await cluster.until(joining, 20_000);
+    const next = await cluster.awaitLeader();
+    expect(next).not.toBe(leader);
+    expect(next.context.configuration.members.find((m) => m.address === 's4')?.type).toBe('active');
+    await cluster.run(300);
+    expect(cluster.servers.get('s4')!.stateMachine!.counter).toBe(10);
+  });
+});
