@@ -43,5 +43,7 @@ const result = spawnSync(
 const seconds = (performance.now() - start) / 1000;
 // The core suite runs each seed in three fault variants, the real-component suite in two.
 const runs = seeds * 5;
-console.log(`sim: ${runs} seeded runs (${seeds} seeds x 5 variants) in ${seconds.toFixed(1)} s: ${(runs / seconds).toFixed(1)} runs/s`);
+console.log(
+  `sim: ${runs} seeded runs (${seeds} seeds x 5 variants) in ${seconds.toFixed(1)} s: ${(runs / seconds).toFixed(1)} runs/s`,
+);
 process.exit(result.status ?? 1);

@@ -14,6 +14,7 @@ import {
   array,
   boolean,
   bytes,
+  check,
   invalid,
   isPlainObject,
   object,
@@ -64,13 +65,12 @@ function response<K extends RequestType>(fields: Fields<OkFields<K>>): Schema<Re
     status: oneOf(['ok']),
     ...fields,
   });
+  const isError = (value: unknown) => isPlainObject(value) && value.status === 'error';
   return {
     expected: 'a response',
     optional: false,
-    check(value, path) {
-      if (isPlainObject(value) && value.status === 'error') return errorResponse.check(value, path);
-      return ok.check(value, path) as ResponseMap[K];
-    },
+    is: (value) => (isError(value) ? errorResponse.is(value) : ok.is(value)),
+    explain: (value, path) => (isError(value) ? errorResponse.explain(value, path) : ok.explain(value, path)),
   };
 }
 
@@ -207,12 +207,12 @@ export function validateRequest(value: unknown): Request {
   if (!isPlainObject(value)) throw invalid('request', 'an object', value);
   const type = value.type;
   if (!isRequestType(type)) throw new ProtocolError(`unknown message type ${String(type)}`);
-  return REQUESTS[type].check(value, REQUEST_PATHS[type]);
+  return check(REQUESTS[type] as Schema<Request>, value, REQUEST_PATHS[type]);
 }
 
 /** Checks a decoded response to a request of type `type`; throws `ProtocolError`. */
 export function validateResponse<K extends RequestType>(type: K, value: unknown): ResponseMap[K] {
-  return RESPONSES[type].check(value, RESPONSE_PATHS[type]);
+  return check(RESPONSES[type], value, RESPONSE_PATHS[type]);
 }
 
 /** What the envelope of a decoded message says, before its fields are checked. */

@@ -141,7 +141,9 @@ export async function clusterCommand(args: Args): Promise<void> {
       ['grace', 'hopper'],
     ] as const) {
       const previous = await submit('put', { key, value });
-      console.log(`  put ${key} = ${value}${previous === undefined ? '' : ` (was ${JSON.stringify(previous)})`}`);
+      console.log(
+        `  put ${key} = ${value}${previous === undefined ? '' : ` (was ${JSON.stringify(previous)})`}`,
+      );
     }
     console.log(`  size = ${String(await submit('size', {}))}`);
 

@@ -1,0 +1,257 @@
+import { describe, expect, expectTypeOf, it } from 'vitest';
+import {
+  ClosedError,
+  ConnectionError,
+  type CopycatError,
+  NoLeaderError,
+  ProtocolError,
+  SystemScheduler,
+  TimeoutError,
+  sleep,
+} from '@copycat/common';
+import {
+  MessageType,
+  errorResponse,
+  responseError,
+  type AppendResponse,
+  type OutgoingRequest,
+  type ResponseFor,
+  type VoteRequest,
+  type VoteResponse,
+} from '@copycat/protocol';
+import { SAMPLE_REQUESTS, SAMPLE_RESPONSES } from './fixtures.js';
+import { pipe } from './pipe.js';
+
+const scheduler = new SystemScheduler();
+const vote = SAMPLE_REQUESTS[MessageType.vote];
+const append = SAMPLE_REQUESTS[MessageType.append];
+
+function collectErrors(connection: {
+  onError(listener: (error: CopycatError) => void): unknown;
+}): CopycatError[] {
+  const errors: CopycatError[] = [];
+  connection.onError((error) => errors.push(error));
+  return errors;
+}
+
+describe('BaseConnection', () => {
+  it('types flow from the request to its response', async () => {
+    const [a, b] = pipe(scheduler);
+    b.handler(MessageType.vote, (request) => {
+      expectTypeOf(request).toEqualTypeOf<VoteRequest>();
+      return { status: 'ok', term: request.term, voted: true };
+    });
+    const response = await a.send(vote);
+    expectTypeOf(response).toEqualTypeOf<VoteResponse>();
+    expectTypeOf<ResponseFor<VoteRequest>>().toEqualTypeOf<VoteResponse>();
+    expectTypeOf<ResponseFor<typeof MessageType.append>>().toEqualTypeOf<AppendResponse>();
+    expect(response).toEqual({
+      type: MessageType.response,
+      id: 1,
+      status: 'ok',
+      term: vote.term,
+      voted: true,
+    });
+    if (response.status === 'ok') expectTypeOf(response.voted).toEqualTypeOf<boolean>();
+    // @ts-expect-error a vote request needs a candidate
+    const missing: OutgoingRequest = { type: MessageType.vote, term: 1, lastLogIndex: 0, lastLogTerm: 0 };
+    expect(missing.type).toBe(MessageType.vote);
+    await a.close();
+  });
+
+  it('answers a CopycatError thrown by a handler with an error response carrying its code', async () => {
+    const [a, b] = pipe(scheduler);
+    b.handler(MessageType.vote, () => {
+      throw new NoLeaderError('no leader yet');
+    });
+    b.handler(MessageType.poll, () => errorResponse(new NoLeaderError('ask b'), { leader: 'b', term: 3 }));
+    const response = await a.send(vote);
+    expect(response).toMatchObject({
+      status: 'error',
+      error: { code: 'NO_LEADER', message: 'no leader yet' },
+    });
+    if (response.status !== 'error') throw new Error('expected an error response');
+    expect(responseError(response)).toBeInstanceOf(NoLeaderError);
+    expect(await a.send(SAMPLE_REQUESTS[MessageType.poll])).toMatchObject({
+      status: 'error',
+      leader: 'b',
+      term: 3,
+    });
+    await a.close();
+  });
+
+  it('answers any other throw (or rejection) with INTERNAL_ERROR, reports it, and stays up', async () => {
+    const [a, b] = pipe(scheduler);
+    const errors = collectErrors(b);
+    b.handler(MessageType.vote, () => {
+      throw new TypeError('oops');
+    });
+    b.handler(MessageType.append, async () => Promise.reject(new Error('async oops')));
+    expect(await a.send(vote)).toMatchObject({
+      status: 'error',
+      error: { code: 'INTERNAL_ERROR', message: 'vote handler failed: oops' },
+    });
+    expect(await a.send(append)).toMatchObject({ status: 'error', error: { code: 'INTERNAL_ERROR' } });
+    expect(errors.map((e) => e.code)).toEqual(['INTERNAL_ERROR', 'INTERNAL_ERROR']);
+    expect(a.closed || b.closed).toBe(false);
+    await a.close();
+  });
+
+  it('answers INTERNAL_ERROR when a handler returns a malformed response', async () => {
+    const [a, b] = pipe(scheduler);
+    const errors = collectErrors(b);
+    b.handler(MessageType.vote, () => ({ status: 'ok', term: -1, voted: true }));
+    expect(await a.send(vote)).toMatchObject({ status: 'error', error: { code: 'INTERNAL_ERROR' } });
+    expect(errors[0]?.message).toMatch(/vote handler returned an invalid response: vote response\.term/);
+    await a.close();
+  });
+
+  it('answers INTERNAL_ERROR when a handler returns an error response with an unknown code', async () => {
+    const [a, b] = pipe(scheduler);
+    const errors = collectErrors(b);
+    b.handler(MessageType.vote, () => ({
+      status: 'error',
+      error: { code: 'OOPS' as 'NO_LEADER', message: 'x' },
+    }));
+    expect(await a.send(vote)).toMatchObject({ status: 'error', error: { code: 'INTERNAL_ERROR' } });
+    expect(errors[0]?.message).toMatch(/error\.code must be one of/);
+    await a.close();
+  });
+
+  it('answers a request without a handler with PROTOCOL_ERROR', async () => {
+    const [a] = pipe(scheduler);
+    expect(await a.send(vote)).toMatchObject({
+      status: 'error',
+      error: { code: 'PROTOCOL_ERROR', message: 'no handler for vote requests' },
+    });
+    await a.close();
+  });
+
+  it('answers malformed requests and unknown types with PROTOCOL_ERROR when their id is readable', async () => {
+    const [a, b] = pipe(scheduler);
+    const errors = collectErrors(b);
+    b.inject({ type: MessageType.vote, id: 41, term: 'three' });
+    b.inject({ type: 250, id: 42 });
+    b.inject({ type: MessageType.vote }); // no id: nobody to answer
+    b.inject('garbage');
+    await sleep(scheduler, 5);
+    expect(b.sent).toEqual([
+      {
+        type: MessageType.response,
+        id: 41,
+        status: 'error',
+        error: {
+          code: 'PROTOCOL_ERROR',
+          message: 'vote request.term must be a non-negative integer, got a string',
+        },
+      },
+      {
+        type: MessageType.response,
+        id: 42,
+        status: 'error',
+        error: { code: 'PROTOCOL_ERROR', message: 'unknown message type 250' },
+      },
+    ]);
+    expect(errors).toHaveLength(4);
+    expect(errors.every((e) => e instanceof ProtocolError)).toBe(true);
+    expect(b.closed).toBe(false);
+    await a.close();
+  });
+
+  it('rejects a malformed response with ProtocolError', async () => {
+    const [a, b] = pipe(scheduler);
+    b.handler(MessageType.vote, () => ({ status: 'ok', term: 1, voted: true }));
+    const pending = a.send(vote, { timeout: 1000 });
+    a.inject({ type: MessageType.response, id: 1, status: 'ok', term: 1 }); // beats the real answer
+    await expect(pending).rejects.toThrow(/vote response\.voted is missing/);
+    await a.close();
+  });
+
+  it('refuses to send a malformed request, without sending anything', async () => {
+    const [a] = pipe(scheduler);
+    await expect(a.send({ ...vote, term: -3 })).rejects.toBeInstanceOf(ProtocolError);
+    await expect(a.send({ type: 99 } as unknown as OutgoingRequest)).rejects.toThrow(
+      /unknown message type 99/,
+    );
+    expect(a.sent).toEqual([]);
+    await a.close();
+  });
+
+  it('times out with TimeoutError and ignores the late response', async () => {
+    const [a, b] = pipe(scheduler);
+    b.handler(MessageType.vote, async () => {
+      await sleep(scheduler, 60);
+      return { status: 'ok', term: 1, voted: false };
+    });
+    const started = Date.now();
+    await expect(a.send(vote, { timeout: 20 })).rejects.toBeInstanceOf(TimeoutError);
+    expect(Date.now() - started).toBeLessThan(55);
+    await sleep(scheduler, 60);
+    expect(a.pendingRequests).toBe(0);
+    expect(a.closed).toBe(false);
+    await a.close();
+  });
+
+  it('hands requests to handlers in arrival order, and matches responses that come back in any order', async () => {
+    const [a, b] = pipe(scheduler);
+    const seen: number[] = [];
+    b.handler(MessageType.append, async (request) => {
+      seen.push(request.prevLogIndex);
+      await sleep(scheduler, 30 - request.prevLogIndex * 3); // later requests answer first
+      return { status: 'ok', term: request.term, succeeded: true, lastLogIndex: request.prevLogIndex };
+    });
+    const responses = await Promise.all(
+      Array.from({ length: 10 }, (_, i) => a.send({ ...append, prevLogIndex: i })),
+    );
+    expect(seen).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
+    expect(responses.map((r) => (r.status === 'ok' ? r.lastLogIndex : -1))).toEqual([
+      0, 1, 2, 3, 4, 5, 6, 7, 8, 9,
+    ]);
+    await a.close();
+  });
+
+  it('replaces an oversized response with a FRAME_TOO_LARGE error response', async () => {
+    const [a, b] = pipe(scheduler, 1024);
+    b.handler(MessageType.command, () => ({
+      ...SAMPLE_RESPONSES[MessageType.command],
+      result: new Uint8Array(4096),
+    }));
+    expect(await a.send(SAMPLE_REQUESTS[MessageType.command])).toMatchObject({
+      status: 'error',
+      error: { code: 'FRAME_TOO_LARGE' },
+    });
+    await expect(a.send({ ...append, entries: new Uint8Array(4096) })).rejects.toMatchObject({
+      code: 'FRAME_TOO_LARGE',
+    });
+    expect(a.closed).toBe(false);
+    await a.close();
+  });
+
+  it('close rejects pending requests with ClosedError; the peer sees ConnectionError; send after close is ClosedError', async () => {
+    const [a, b] = pipe(scheduler);
+    b.handler(MessageType.vote, () => new Promise(() => {}));
+    a.handler(MessageType.publish, () => new Promise(() => {}));
+    const closes: unknown[] = [];
+    b.onClose((event) => closes.push(event.error));
+    const fromA = a.send(vote);
+    const fromB = b.send(SAMPLE_REQUESTS[MessageType.publish]);
+    await sleep(scheduler, 5);
+    await a.close();
+    await expect(fromA).rejects.toBeInstanceOf(ClosedError);
+    await expect(fromB).rejects.toBeInstanceOf(ConnectionError);
+    expect(closes).toHaveLength(1);
+    expect(closes[0]).toBeInstanceOf(ConnectionError);
+    await expect(a.send(vote)).rejects.toBeInstanceOf(ClosedError);
+    await a.close(); // idempotent
+  });
+
+  it('tells a listener added after the close, asynchronously', async () => {
+    const [a] = pipe(scheduler);
+    await a.close();
+    let heard: unknown = 'nothing';
+    a.onClose((event) => (heard = event.error));
+    expect(heard).toBe('nothing');
+    await sleep(scheduler, 5);
+    expect(heard).toBeUndefined();
+  });
+});

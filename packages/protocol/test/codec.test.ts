@@ -1,0 +1,139 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { ProtocolError } from '@copycat/common';
+import { Serializer } from '@copycat/io';
+import {
+  MessageType,
+  PROTOCOL_VERSION,
+  decodeFrame,
+  encodeFrame,
+  encodeMessageFrame,
+  mergeFrames,
+  mergedFrameSize,
+  validateRequest,
+  type Message,
+} from '@copycat/protocol';
+import { readEnvelope } from '../src/validate.js';
+import { SAMPLE_REQUESTS, anyRequest } from './fixtures.js';
+
+const vote = (id: number): Message => ({ ...SAMPLE_REQUESTS[MessageType.vote], id });
+
+describe('frames', () => {
+  it('are one msgpack array: the protocol version, then the messages', () => {
+    const frame = encodeFrame([vote(1)]);
+    expect([...frame.subarray(0, 2)]).toEqual([0x92, PROTOCOL_VERSION]);
+    expect(new Serializer().decode(frame)).toEqual([PROTOCOL_VERSION, vote(1)]);
+    expect(encodeMessageFrame(vote(1))).toEqual(frame);
+  });
+
+  it('carry several coalesced messages, in order', () => {
+    fc.assert(
+      fc.property(fc.array(anyRequest, { minLength: 1, maxLength: 20 }), (requests) => {
+        const messages: Message[] = requests.map((request, i) => ({ ...request, id: i + 1 }));
+        const decoded = decodeFrame(encodeFrame(messages));
+        expect(decoded.errors).toEqual([]);
+        expect(decoded.messages.map(validateRequest)).toEqual(messages);
+      }),
+      { numRuns: 100 },
+    );
+  });
+
+  it('merging one-message frames gives the frame of all their messages, for any count', () => {
+    for (const count of [1, 2, 14, 15, 16, 17, 300, 70_000]) {
+      const messages = Array.from({ length: count }, (_, i) => vote(i + 1));
+      const singles = messages.map(encodeMessageFrame);
+      const merged = mergeFrames(singles);
+      expect(merged.length, `${count}`).toBe(
+        mergedFrameSize(
+          count,
+          singles.reduce((sum, f) => sum + f.length, 0),
+        ),
+      );
+      // Compared as Buffers: toEqual walks large typed arrays element by element (slow).
+      expect(Buffer.from(merged).equals(Buffer.from(encodeFrame(messages))), `${count}`).toBe(true);
+    }
+  });
+
+  it('a frame of only the version carries no message (a hello)', () => {
+    expect(decodeFrame(encodeFrame([]))).toEqual({ messages: [], errors: [] });
+    expect([...encodeFrame([])]).toEqual([0x91, PROTOCOL_VERSION]);
+  });
+
+  it('a truncated frame is refused with a ProtocolError', () => {
+    const frame = encodeFrame([vote(1), vote(2)]);
+    for (let cut = frame.length - 1; cut >= 0; cut--) {
+      const { messages, errors } = decodeFrame(frame.subarray(0, cut));
+      expect(messages).toEqual([]);
+      expect(errors).toHaveLength(1);
+      expect(errors[0]).toBeInstanceOf(ProtocolError);
+    }
+  });
+
+  it('a frame of another protocol version is refused clearly', () => {
+    const serializer = new Serializer();
+    const { messages, errors } = decodeFrame(serializer.encode([2, vote(1)]));
+    expect(messages).toEqual([]);
+    expect(errors[0]!.message).toMatch(/unsupported protocol version 2 \(this side speaks 1\)/);
+    expect(decodeFrame(serializer.encode(vote(1))).errors[0]!.message).toMatch(
+      /must be an array \[version, \.\.\.messages\]/,
+    );
+    expect(decodeFrame(serializer.encode([])).errors).toHaveLength(1);
+  });
+
+  it('random bytes never throw: they decode to errors or to values the envelope check refuses', () => {
+    fc.assert(
+      fc.property(fc.uint8Array({ maxLength: 300 }), fc.boolean(), (bytes, withVersion) => {
+        const frame = withVersion ? new Uint8Array([0x92, PROTOCOL_VERSION, ...bytes]) : bytes;
+        const { messages, errors } = decodeFrame(frame);
+        expect(errors.every((e) => e instanceof ProtocolError)).toBe(true);
+        for (const message of messages) {
+          const envelope = readEnvelope(message);
+          if (envelope.kind === 'request') {
+            try {
+              validateRequest(message);
+            } catch (error) {
+              expect(error).toBeInstanceOf(ProtocolError);
+            }
+          }
+        }
+      }),
+      { numRuns: 500 },
+    );
+  });
+
+  it('random valid-looking messages (msgpack of arbitrary values) never throw anything but ProtocolError', () => {
+    fc.assert(
+      fc.property(fc.anything(), fc.constantFrom(...Object.values(MessageType)), (value, type) => {
+        const candidate = typeof value === 'object' && value !== null ? { ...value, type, id: 1 } : value;
+        let frame: Uint8Array;
+        try {
+          frame = encodeFrame([candidate as Message]);
+        } catch {
+          return; // not encodable (e.g. a class instance fast-check made up): nothing to send
+        }
+        for (const message of decodeFrame(frame).messages) {
+          try {
+            validateRequest(message);
+          } catch (error) {
+            expect(error).toBeInstanceOf(ProtocolError);
+          }
+        }
+      }),
+      { numRuns: 300 },
+    );
+  });
+});
+
+describe('readEnvelope', () => {
+  it('classifies requests, responses and the rest', () => {
+    expect(readEnvelope(vote(4))).toEqual({ kind: 'request', type: MessageType.vote, id: 4 });
+    expect(readEnvelope({ type: MessageType.response, id: 4 })).toEqual({ kind: 'response', id: 4 });
+    expect(readEnvelope({ type: 77, id: 4 })).toEqual({
+      kind: 'unknown',
+      problem: 'unknown message type 77',
+      id: 4,
+    });
+    expect(readEnvelope({ type: MessageType.vote })).toMatchObject({ kind: 'unknown', id: undefined });
+    expect(readEnvelope([1, 2])).toMatchObject({ kind: 'unknown', problem: 'a message must be an object' });
+  });
+});

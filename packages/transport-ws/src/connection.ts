@@ -1,0 +1,251 @@
+import {
+  BackpressureError,
+  ClosedError,
+  FrameTooLargeError,
+  ProtocolError,
+  type Cancellable,
+  type CopycatError,
+} from '@copycat/common';
+import {
+  BaseConnection,
+  MessageType,
+  encodeMessageFrame,
+  mergeFrames,
+  mergedFrameSize,
+  messageTypeName,
+  type Message,
+} from '@copycat/protocol';
+import { CloseCode, closeError } from './close-codes.js';
+import { type Settings } from './options.js';
+import { type FrameSocket } from './socket.js';
+
+interface Blocked {
+  readonly id: number;
+  readonly bytes: Uint8Array;
+  readonly resolve: () => void;
+  readonly reject: (error: CopycatError) => void;
+}
+
+/** How often a blocked sender looks at the socket's buffer again, ms. */
+const DRAIN_POLL_INTERVAL = 5;
+/**
+ * A batch this big leaves at once rather than at the end of the tick, so the peer can start on
+ * it while this side is still producing the rest: coalescing saves system calls, but one huge
+ * frame per tick would make the two sides take turns instead of working in parallel.
+ */
+const FLUSH_MESSAGES = 16;
+const FLUSH_BYTES = 16 * 1024;
+/** How long `close()` waits for the closing handshake before dropping the socket, ms. */
+const CLOSE_GRACE = 1000;
+
+// Coalescing is I/O batching, not a timer: flush after the current turn of the event loop, so
+// the messages produced while handling one incoming frame (or in one synchronous burst of sends)
+// leave together. `setImmediate` runs right after I/O callbacks on Node; browsers have no
+// equivalent, so there a microtask does (it still gathers a synchronous burst).
+const defer: (task: () => void) => void =
+  typeof setImmediate === 'function' ? (task) => void setImmediate(task) : (task) => queueMicrotask(task);
+
+/**
+ * A connection over one WebSocket. A message sent when nothing is queued is written at once
+ * (latency); the ones that follow before the current job's microtasks are done are coalesced
+ * into frames of up to 16 messages or 16 KiB (throughput: fewer system calls), written as they
+ * fill up or after the current turn of the event loop.
+ * Requests respect the high-water mark of the send buffer; responses never wait, but a peer
+ * that lets them pile up past `maxBufferedAmount` is disconnected.
+ */
+export class WebSocketConnection extends BaseConnection {
+  private queue: Uint8Array[] = [];
+  private queuedBytes = 0;
+  private flushScheduled = false;
+  private readonly blocked: Blocked[] = [];
+  private drainTimer: Cancellable | undefined;
+  private socketClosed: Promise<void>;
+  private markSocketClosed!: () => void;
+  private framesSent = 0;
+  private readonly flushQueue = () => this.flush();
+  /** A message was written at once in the current job: the next ones are gathered. */
+  private burst = false;
+  private readonly endBurst = () => void (this.burst = false);
+
+  constructor(
+    private readonly socket: FrameSocket,
+    private readonly settings: Settings,
+  ) {
+    super({ scheduler: settings.scheduler, requestTimeout: settings.requestTimeout });
+    this.socketClosed = new Promise((resolve) => (this.markSocketClosed = resolve));
+    socket.attach({
+      frame: (bytes) => this.onFrame(bytes),
+      text: () =>
+        this.reportError(new ProtocolError('a text message arrived: the protocol uses binary frames only')),
+      closed: (code, reason, error) => {
+        this.markSocketClosed();
+        this.rejectBlocked(() => new ClosedError('the connection closed before the request could be sent'));
+        this.terminate(error ?? closeError(code, reason));
+      },
+    });
+  }
+
+  /** Frames written to the socket so far (each may hold several messages). */
+  get frames(): number {
+    return this.framesSent;
+  }
+
+  /** Bytes waiting to be written: the socket's buffer plus messages not yet flushed. */
+  get bufferedAmount(): number {
+    return this.socket.bufferedAmount + this.queuedBytes;
+  }
+
+  protected transmit(message: Message): void | Promise<void> {
+    // Encoded once, now: later changes to the caller's objects do not leak into what is sent.
+    const bytes = encodeMessageFrame(message);
+    const size = bytes.length;
+    if (size > this.settings.maxFrameSize) {
+      const what =
+        message.type === MessageType.response ? 'response' : `${messageTypeName(message.type)} request`;
+      throw new FrameTooLargeError(
+        `a ${what} of ${size} bytes is over the frame size limit (${this.settings.maxFrameSize} bytes)`,
+      );
+    }
+    if (message.type === MessageType.response) {
+      this.enqueue(bytes);
+      if (this.bufferedAmount > this.settings.maxBufferedAmount) this.disconnectSlowReader();
+      return undefined;
+    }
+    // Keep requests in order: once one waits, later ones wait behind it.
+    if (this.blocked.length === 0 && this.bufferedAmount < this.settings.highWaterMark) {
+      this.enqueue(bytes);
+      return undefined;
+    }
+    if (this.settings.backpressure === 'fail') {
+      throw new BackpressureError(
+        `the send buffer holds ${this.bufferedAmount} bytes, over its high-water mark of ${this.settings.highWaterMark}: the request was not sent`,
+      );
+    }
+    return new Promise<void>((resolve, reject) => {
+      this.blocked.push({ id: message.id, bytes, resolve, reject });
+      this.pollDrain();
+    });
+  }
+
+  protected override abandon(id: number): CopycatError | undefined {
+    const index = this.blocked.findIndex((entry) => entry.id === id);
+    if (index < 0) return undefined;
+    this.blocked.splice(index, 1);
+    return new BackpressureError(
+      `the request was not sent: the send buffer stayed over its high-water mark (${this.settings.highWaterMark} bytes) until the request timed out`,
+    );
+  }
+
+  protected async closeTransport(): Promise<void> {
+    this.rejectBlocked(() => new ClosedError('the connection was closed before the request could be sent'));
+    this.queue = [];
+    this.queuedBytes = 0;
+    this.socket.close(CloseCode.normal, 'closed');
+    // Wait for the closing handshake, but not for a peer that never answers it.
+    let grace: Cancellable | undefined;
+    const gaveUp = new Promise<void>((resolve) => {
+      grace = this.settings.scheduler.schedule(CLOSE_GRACE, () => {
+        this.socket.terminate();
+        resolve();
+      });
+    });
+    await Promise.race([this.socketClosed, gaveUp]);
+    grace?.cancel();
+  }
+
+  private onFrame(bytes: Uint8Array): void {
+    // `ws` enforces the limit before reading the payload; a browser cannot, so check here too.
+    if (bytes.length > this.settings.maxFrameSize) {
+      this.socket.close(
+        CloseCode.tooBig,
+        `frame of ${bytes.length} bytes is over the limit of ${this.settings.maxFrameSize}`,
+      );
+      return;
+    }
+    this.receiveFrame(bytes);
+  }
+
+  private enqueue(bytes: Uint8Array): void {
+    if (!this.burst && this.queue.length === 0) {
+      // The first message leaves at once: a lone request should not wait a turn of the event
+      // loop. Whatever follows before the current job's microtasks are done (a burst of sends,
+      // the answers to a frame of requests) is gathered for the flush.
+      this.burst = true;
+      queueMicrotask(this.endBurst);
+      this.write(bytes);
+      return;
+    }
+    this.queue.push(bytes);
+    this.queuedBytes += bytes.length;
+    if (this.queue.length >= FLUSH_MESSAGES || this.queuedBytes >= FLUSH_BYTES) {
+      this.writeQueued();
+    } else if (!this.flushScheduled) {
+      this.flushScheduled = true;
+      defer(this.flushQueue);
+    }
+  }
+
+  /** End of the tick: writes what was gathered, and lets the next message leave at once again. */
+  private flush(): void {
+    this.flushScheduled = false;
+    this.writeQueued();
+  }
+
+  /** Writes the queued messages as few frames as the size limit allows, in order. */
+  private writeQueued(): void {
+    const queue = this.queue;
+    if (queue.length === 0 || this.closed) return;
+    this.queue = [];
+    this.queuedBytes = 0;
+    let batch: Uint8Array[] = [];
+    let total = 0;
+    for (const frame of queue) {
+      if (
+        batch.length > 0 &&
+        mergedFrameSize(batch.length + 1, total + frame.length) > this.settings.maxFrameSize
+      ) {
+        this.write(mergeFrames(batch));
+        batch = [];
+        total = 0;
+      }
+      batch.push(frame);
+      total += frame.length;
+    }
+    this.write(mergeFrames(batch));
+  }
+
+  private write(frame: Uint8Array): void {
+    this.framesSent++;
+    this.socket.send(frame);
+  }
+
+  private pollDrain(): void {
+    if (this.drainTimer !== undefined) return;
+    this.drainTimer = this.settings.scheduler.schedule(DRAIN_POLL_INTERVAL, () => {
+      this.drainTimer = undefined;
+      if (this.closed) return;
+      while (this.blocked.length > 0 && this.bufferedAmount < this.settings.highWaterMark) {
+        const entry = this.blocked.shift()!;
+        this.enqueue(entry.bytes);
+        entry.resolve();
+      }
+      if (this.blocked.length > 0) this.pollDrain();
+    });
+  }
+
+  private rejectBlocked(error: () => CopycatError): void {
+    this.drainTimer?.cancel();
+    this.drainTimer = undefined;
+    for (const entry of this.blocked.splice(0)) entry.reject(error());
+  }
+
+  private disconnectSlowReader(): void {
+    const error = new BackpressureError(
+      `closed the connection: ${this.bufferedAmount} bytes of responses piled up unread (limit ${this.settings.maxBufferedAmount})`,
+    );
+    this.reportError(error);
+    this.socket.close(CloseCode.notReading, 'responses piled up unread');
+    this.terminate(error);
+    this.settings.scheduler.schedule(CLOSE_GRACE, () => this.socket.terminate());
+  }
+}

@@ -1,0 +1,203 @@
+/**
+ * `pnpm bench transport`: request/response round trips per second and MB/s over loopback
+ * WebSocket, for 64 B and 4 KiB payloads with 1 and 64 requests in flight, for
+ * @copycat/transport-ws beside a bare `ws` echo (the baseline) measured in the same run.
+ *
+ * Both servers run in a child process, so client and server each have a core, as they would
+ * on one machine. A Copycat round trip is a `command` request carrying the payload as its
+ * operation, answered with the same bytes as its result: the same bytes each way as the echo.
+ * Figures are medians of several runs. Target: Copycat at >= 80% of the baseline.
+ *
+ * Options: --runs N (default 7), --duration MS per run (default 300).
+ */
+import { fork } from 'node:child_process';
+import { once } from 'node:events';
+import { createServer } from 'node:net';
+import { fileURLToPath } from 'node:url';
+import { MessageType, type CommandRequest, type CommandResponse, type Connection } from '@copycat/protocol';
+import { WebSocketTransport } from '@copycat/transport-ws';
+import { WebSocket, WebSocketServer } from 'ws';
+import { median, printTable, timeRuns, writeResults, type Row } from '../report.js';
+
+const PAYLOADS = [64, 4096];
+const IN_FLIGHT = [1, 64];
+const SERVERS_FLAG = '--copycat-transport-bench-servers';
+
+interface Addresses {
+  bare: string;
+  copycat: string;
+}
+
+// ---- servers (child process) -----------------------------------------------------------------
+
+async function freePort(): Promise<number> {
+  const server = createServer();
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  const address = server.address();
+  await new Promise((resolve) => server.close(resolve));
+  if (address === null || typeof address === 'string') throw new Error('no port');
+  return address.port;
+}
+
+async function startServers(): Promise<Addresses> {
+  const barePort = await freePort();
+  const bare = new WebSocketServer({ host: '127.0.0.1', port: barePort, perMessageDeflate: false });
+  bare.on('connection', (ws) => ws.on('message', (data: Buffer) => ws.send(data)));
+  await once(bare, 'listening');
+
+  const copycat = `127.0.0.1:${await freePort()}`;
+  await new WebSocketTransport().server().listen(copycat, (connection) =>
+    connection.handler(MessageType.command, (request) => ({
+      status: 'ok',
+      index: request.sequence,
+      eventIndex: 0,
+      result: request.operation,
+    })),
+  );
+  return { bare: `127.0.0.1:${barePort}`, copycat };
+}
+
+if (process.argv.includes(SERVERS_FLAG)) {
+  process.send!(await startServers());
+  // Serve until the parent goes away.
+  process.on('disconnect', () => process.exit(0));
+}
+
+// ---- clients (main thread) -------------------------------------------------------------------
+
+/** `count` echo round trips over a bare ws client, `inFlight` at a time. */
+function bareRoundTrips(ws: WebSocket, payload: Uint8Array, inFlight: number, count: number): Promise<void> {
+  return new Promise((resolve) => {
+    let sent = 0;
+    let received = 0;
+    const onMessage = () => {
+      received++;
+      if (received === count) {
+        ws.off('message', onMessage);
+        resolve();
+      } else if (sent < count) {
+        sent++;
+        ws.send(payload);
+      }
+    };
+    ws.on('message', onMessage);
+    for (; sent < Math.min(inFlight, count); sent++) ws.send(payload);
+  });
+}
+
+/** `count` command round trips over a Copycat connection, `inFlight` at a time. */
+async function copycatRoundTrips(
+  connection: Connection,
+  payload: Uint8Array,
+  inFlight: number,
+  count: number,
+): Promise<void> {
+  let sent = 0;
+  const lane = async () => {
+    while (sent < count) {
+      sent++;
+      // An explicit request type keeps the compiler from inferring over every request kind.
+      const request: Omit<CommandRequest, 'id'> = {
+        type: MessageType.command,
+        session: 1,
+        sequence: sent,
+        operation: payload,
+        compaction: 'release',
+      };
+      const response: CommandResponse = await connection.send(request);
+      if (response.status !== 'ok' || response.result.length !== payload.length)
+        throw new Error('bad response');
+    }
+  };
+  await Promise.all(Array.from({ length: inFlight }, lane));
+}
+
+/** How many round trips take about `duration` ms. */
+async function calibrate(roundTrips: (count: number) => Promise<void>, duration: number): Promise<number> {
+  const start = performance.now();
+  await roundTrips(500);
+  const estimate = 500 / ((performance.now() - start) / 1000);
+  return Math.max(500, Math.round((estimate * duration) / 1000));
+}
+
+/**
+ * Round trips per second of two contenders, measured in alternation (a, b, a, b, ...) so that
+ * both see the same conditions (another process, a CPU that changes speed); medians of `runs`.
+ */
+async function rates(
+  a: (count: number) => Promise<void>,
+  b: (count: number) => Promise<void>,
+  runs: number,
+  duration: number,
+): Promise<[number, number]> {
+  const countA = await calibrate(a, duration);
+  const countB = await calibrate(b, duration);
+  const timesA: number[] = [];
+  const timesB: number[] = [];
+  for (let i = 0; i < runs; i++) {
+    timesA.push(...(await timeRuns(1, () => a(countA), 0)));
+    timesB.push(...(await timeRuns(1, () => b(countB), 0)));
+  }
+  return [countA / (median(timesA) / 1000), countB / (median(timesB) / 1000)];
+}
+
+function option(args: string[], name: string, fallback: number): number {
+  const at = args.indexOf(name);
+  const value = at >= 0 ? Number(args[at + 1]) : fallback;
+  if (!Number.isFinite(value) || value <= 0) throw new Error(`${name} needs a positive number`);
+  return value;
+}
+
+export async function run(args: string[]): Promise<void> {
+  const runs = option(args, '--runs', 7);
+  const duration = option(args, '--duration', 300);
+  // The child runs this same file, with the loader and conditions the bench runs with.
+  const child = fork(fileURLToPath(import.meta.url), [SERVERS_FLAG], {
+    execArgv: ['--conditions=@copycat/source', '--import', 'tsx'],
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+  });
+  try {
+    const [addresses] = (await once(child, 'message')) as [Addresses];
+    const bare = new WebSocket(`ws://${addresses.bare}/`, { perMessageDeflate: false });
+    await once(bare, 'open');
+    const client = new WebSocketTransport().client();
+    const connection = await client.connect(addresses.copycat);
+
+    const rows: Row[] = [];
+    for (const size of PAYLOADS) {
+      const payload = new Uint8Array(size).map((_, i) => i % 251);
+      for (const inFlight of IN_FLIGHT) {
+        const [bareRate, copycatRate] = await rates(
+          (count) => bareRoundTrips(bare, payload, inFlight, count),
+          (count) => copycatRoundTrips(connection, payload, inFlight, count),
+          runs,
+          duration,
+        );
+        const megabytes = (perSecond: number) => (perSecond * size) / (1024 * 1024);
+        rows.push({
+          payload: `${size} B`,
+          'in flight': inFlight,
+          'ws echo rt/s': bareRate,
+          'copycat rt/s': copycatRate,
+          'ws echo MB/s': megabytes(bareRate),
+          'copycat MB/s': megabytes(copycatRate),
+          'copycat / ws': `${Math.round((copycatRate / bareRate) * 100)}%`,
+        });
+      }
+    }
+    printTable(
+      `transport: loopback WebSocket round trips (median of ${runs} runs; MB/s of payload each way)`,
+      rows,
+    );
+    const worst = Math.min(...rows.map((row) => Number.parseInt(String(row['copycat / ws']), 10)));
+    console.log(`\nworst ratio ${worst}% (target >= 80%): ${worst >= 80 ? 'met' : 'NOT met'}`);
+    console.log(`results: ${writeResults('transport', { runs, duration, rows })}`);
+    bare.close();
+    await client.close();
+  } finally {
+    // The child exits when the channel closes (see above); kill it if it does not.
+    child.disconnect();
+    setTimeout(() => child.kill(), 2000).unref();
+  }
+}
