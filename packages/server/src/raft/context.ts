@@ -15,20 +15,7 @@ import {
 } from '../cluster/configuration.js';
 import type { RaftTiming } from '../config.js';
 import type { HardState, LogEntry, MetaPort, PeerPort, RaftLog } from './ports.js';
-import type {
-  AppendRequest,
-  AppendResponse,
-  ConfigureRequest,
-  ConfigureResponse,
-  PollRequest,
-  PollResponse,
-  RaftRequest,
-  RaftResponseFor,
-  TimeoutNowRequest,
-  TimeoutNowResponse,
-  VoteRequest,
-  VoteResponse,
-} from './messages.js';
+import type { AppendResponse, RaftRequest, RaftResponseFor } from './messages.js';
 import type { Role, RoleName } from '../roles/role.js';
 
 export interface ConfigurationCodec {
@@ -485,16 +472,3 @@ export class RaftContext {
     }
   }
 }
-
-export type {
-  AppendRequest,
-  AppendResponse,
-  ConfigureRequest,
-  ConfigureResponse,
-  PollRequest,
-  PollResponse,
-  TimeoutNowRequest,
-  TimeoutNowResponse,
-  VoteRequest,
-  VoteResponse,
-};
