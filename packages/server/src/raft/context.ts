@@ -250,6 +250,9 @@ export class RaftContext {
       await this.meta.store(state);
       this.persistedVersion = Math.max(this.persistedVersion, version);
     });
+    // Whoever waits on persisted() sees a failure; the chain itself must not be reported as an
+    // unhandled rejection (after a crash the store is closed and nobody waits any more).
+    this.persisting.catch((error: unknown) => this.logger.warn('could not persist term and vote', { error }));
   }
 
   /** Resolves once the term, vote and configuration as of now are durable. */

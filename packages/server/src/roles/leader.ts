@@ -295,7 +295,10 @@ export class LeaderRole extends Role {
     // Stale rejections (for a probe point we have already moved past) carry no news.
     if (progress.state === 'probe' && request.prevLogIndex !== progress.nextIndex - 1) return;
     progress.backtrack(this.nextIndexFromHint(request, response));
-    this.replicate(progress, false);
+    // Retry at once only if the hint moved us back; a refusal without progress (a member that
+    // takes no appends yet, e.g. one still joining) waits for the next heartbeat, or the two
+    // would ping-pong as fast as the network allows.
+    if (progress.nextIndex <= request.prevLogIndex) this.replicate(progress, false);
   }
 
   /** Where to retry after a rejection, using the follower's conflict hint. */

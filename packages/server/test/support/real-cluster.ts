@@ -37,6 +37,8 @@ export interface RealClusterOptions {
   unsafe?: UnsafeRaftOptions;
   /** Maximum clock drift of a server, as a rate difference (0.01 = 1%). Default 0.01. */
   drift?: number;
+  /** Called after every scheduler step (tracing a failing seed). */
+  onStep?: ConstructorParameters<typeof SimulatedScheduler>[0]['onStep'];
 }
 
 export class RealCluster implements FaultTarget {
@@ -48,7 +50,10 @@ export class RealCluster implements FaultTarget {
   private readonly timing: RaftTimingOptions;
 
   constructor(private readonly options: RealClusterOptions) {
-    this.scheduler = new SimulatedScheduler({ seed: options.seed });
+    this.scheduler = new SimulatedScheduler({
+      seed: options.seed,
+      ...(options.onStep === undefined ? {} : { onStep: options.onStep }),
+    });
     this.network = new LocalNetwork({ scheduler: this.scheduler, requestTimeout: 500, connectTimeout: 200 });
     this.timing = { electionTimeout: 150, heartbeatInterval: 50, sessionTimeout: 1_000, ...options.timing };
     this.bootstrap = Array.from({ length: options.size }, (_, i) => `s${i + 1}`);
