@@ -1,7 +1,7 @@
 // A cluster of real RaftServers in one process: the simulated scheduler (a pausable, drifting
 // clock per server), the local transport (partitions, drops, delays, duplicates, reordering) and
 // memory storage (crashes lose what was not written). It implements the FaultSchedule's target.
-import { isCopycatError } from '@copycat/common';
+import { isCopycatError, sleep } from '@copycat/common';
 import { Storage } from '@copycat/storage';
 import { LocalNetwork } from '@copycat/transport-local';
 import {
@@ -238,11 +238,14 @@ export class RealCluster implements FaultTarget {
     for (let waited = 0; waited < 20 * electionTimeout && !committed; waited += 25) {
       const leader = this.server(this.leader() ?? '');
       if (leader !== undefined) {
+        // A leader that is deposed right after appending may never see its entry replaced (the
+        // new leader's log need not grow that far), so each attempt is bounded in time.
+        const attempt = leader.submitInternal('add', 0).then(
+          () => true,
+          () => false,
+        );
         const outcome = await this.scheduler.runUntilSettled(
-          leader.submitInternal('add', 0).then(
-            () => true,
-            () => false,
-          ),
+          Promise.race([attempt, sleep(this.scheduler, 5 * electionTimeout).then(() => false)]),
         );
         committed = outcome;
       }
