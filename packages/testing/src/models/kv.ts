@@ -8,9 +8,8 @@
  */
 import {
   UNKNOWN,
-  booleanOutput,
   canonical,
-  casInput,
+  casStep,
   describeCall,
   describeCanonical,
   partitionByKey,
@@ -41,12 +40,8 @@ export function kvModel(options: KvOptions = {}): Model<string> {
           return [previousOk(state, output), canonical(op.input)];
         case 'remove':
           return [previousOk(state, output), ABSENT];
-        case 'cas': {
-          const { expect, update } = casInput('kv', op.input);
-          const matches = canonical(expect) === state;
-          if (output === UNKNOWN) return [true, matches ? canonical(update) : state];
-          return booleanOutput('kv', op, output) ? [matches, canonical(update)] : [!matches, state];
-        }
+        case 'cas':
+          return casStep('kv', state, op, output);
         default:
           throw unknownOperation('kv', op);
       }

@@ -148,6 +148,17 @@ export function booleanOutput(model: string, op: OperationCall, output: unknown)
   return output;
 }
 
+/**
+ * One compare-and-set step on a register whose state is canonical text: legal if the reported
+ * outcome matches whether `expect` equals the state. An unknown outcome may have done either.
+ */
+export function casStep(model: string, state: string, op: OperationCall, output: unknown): [boolean, string] {
+  const { expect, update } = casInput(model, op.input);
+  const matches = canonical(expect) === state;
+  if (output === UNKNOWN) return [true, matches ? canonical(update) : state];
+  return booleanOutput(model, op, output) ? [matches, canonical(update)] : [!matches, state];
+}
+
 /** A canonical state text for people: the placeholder of unread values is spelled out. */
 export function describeCanonical(text: string): string {
   return text.split(UNREAD_TEXT).join('(a value nobody reads)');

@@ -6,9 +6,8 @@
  */
 import {
   UNKNOWN,
-  booleanOutput,
   canonical,
-  casInput,
+  casStep,
   describeCall,
   describeCanonical,
   partitionByKey,
@@ -33,12 +32,8 @@ export function registerModel(options: RegisterOptions = {}): Model<string> {
           return [output === UNKNOWN || canonical(output) === state, state];
         case 'write':
           return [true, canonical(op.input)];
-        case 'cas': {
-          const { expect, update } = casInput('register', op.input);
-          const matches = canonical(expect) === state;
-          if (output === UNKNOWN) return [true, matches ? canonical(update) : state];
-          return booleanOutput('register', op, output) ? [matches, canonical(update)] : [!matches, state];
-        }
+        case 'cas':
+          return casStep('register', state, op, output);
         default:
           throw unknownOperation('register', op);
       }
