@@ -4,6 +4,7 @@ export {
   type Commit,
   type CommitHandler,
   type Operation,
+  type SessionEventContext,
   type SnapshotReader,
   type SnapshotWriter,
   type StateMachineExecutor,
@@ -13,3 +14,4 @@ export type { Configuration, Member, MemberStatus, MemberType } from './cluster/
 export type { NodeStatus } from './raft/raft-node.js';
 export type { RaftCounters, UnsafeRaftOptions } from './raft/context.js';
 export type { RoleName } from './roles/index.js';
+export type { Session, SessionState } from './session/server-session.js';

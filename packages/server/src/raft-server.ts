@@ -22,6 +22,8 @@ import { RaftNode, type NodeStatus } from './raft/raft-node.js';
 import type { RoleName } from './roles/index.js';
 import type { StateMachine } from './state-machine/state-machine.js';
 import { metaPort, raftLog, recordCodec } from './storage-ports.js';
+import { ClientService } from './session/client-service.js';
+import { LeaderForwarder } from './session/leader-forwarder.js';
 
 export type ServerState = RoleName;
 
@@ -41,6 +43,11 @@ export interface RaftServerOptions extends RaftTimingOptions {
   serializer?: Serializer;
   /** Per-request timeout between servers (ms). Default: the election timeout. */
   requestTimeout?: number;
+  /**
+   * Unacknowledged command results kept per client session, for retries (oldest dropped first;
+   * a retry of a dropped one fails with COMMAND_FAILURE). Default 16384.
+   */
+  maxResultsPerSession?: number;
   /** Test-only switches that break Raft rules on purpose (to test the tests). */
   unsafe?: UnsafeRaftOptions;
 }
@@ -77,6 +84,8 @@ export class RaftServer {
   private node: RaftNode | undefined;
   private listener: TransportServer | undefined;
   private peers: PeerPool | undefined;
+  private forwarder: LeaderForwarder | undefined;
+  private clients: ClientService | undefined;
   private log: Log | undefined;
   private meta: MetaStore | undefined;
   private starting: Promise<void> | undefined;
@@ -144,20 +153,44 @@ export class RaftServer {
         logger: this.logger,
         serializer,
         release: (index) => void log.release(index),
+        ...(this.options.maxResultsPerSession === undefined
+          ? {}
+          : { maxResultsPerSession: this.options.maxResultsPerSession }),
         ...(this.options.unsafe === undefined ? {} : { unsafe: this.options.unsafe }),
       });
       this.node = node;
+      this.peers = peers;
+      const requestTimeout = this.options.requestTimeout ?? this.timing.electionTimeout;
+      const waitTimeout = 2 * this.timing.electionTimeout;
+      // A forwarded request may wait at the leader for up to waitTimeout before it answers.
+      this.forwarder = new LeaderForwarder(
+        this.options.transport.client(),
+        waitTimeout + requestTimeout,
+        this.logger,
+      );
+      const clients = new ClientService({
+        node,
+        sessions: node.sessions,
+        forwarder: this.forwarder,
+        serializer,
+        scheduler: this.scheduler,
+        logger: this.logger,
+        waitTimeout,
+        staleAfter: 2 * this.timing.heartbeatInterval,
+      });
+      this.clients = clients;
       node.onStateChange((state) => this.stateChanges.emit(state));
       node.context.configurationChanges.add((configuration) => this.membershipChanges.emit(configuration));
       const ready = node;
       this.listener = this.options.transport.server();
-      await this.listener.listen(this.address, (connection) =>
+      await this.listener.listen(this.address, (connection) => {
         serveRaft(connection, {
           codec: recordCodec,
           logger: this.logger,
           handle: (request) => ready.handle(request),
-        }),
-      );
+        });
+        clients.serve(connection);
+      });
       await run(node);
     })();
     return this.starting;
@@ -249,7 +282,8 @@ export class RaftServer {
     if (this.stopped) return;
     this.stopped = true;
     this.node?.close();
-    await Promise.allSettled([this.listener?.close(), this.peers?.close()]);
+    this.clients?.close();
+    await Promise.allSettled([this.listener?.close(), this.peers?.close(), this.forwarder?.close()]);
   }
 
   /** The Raft node inside, for tests and tools that check its invariants. Not a stable API. */
@@ -263,8 +297,10 @@ export class RaftServer {
     this.stopped = true;
     await this.starting?.catch(() => {});
     this.node?.close();
+    this.clients?.close();
     await this.listener?.close().catch(() => {});
     await this.peers?.close();
+    await this.forwarder?.close();
     try {
       await this.log?.flush();
     } catch (error) {

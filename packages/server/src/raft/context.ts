@@ -39,6 +39,11 @@ export interface UnsafeRaftOptions {
   commitPreviousTermEntries?: boolean;
   /** Grant votes and pre-votes without the up-to-date log check (§5.4.1 election restriction). */
   grantVotesWithoutLogCheck?: boolean;
+  /**
+   * Grant votes right after start instead of waiting an election timeout (see hasLiveLeader).
+   * Breaks lease reads across restarts; for scenario tests that script elections at once.
+   */
+  voteImmediatelyAfterStart?: boolean;
 }
 
 export interface RaftContextOptions {
@@ -83,6 +88,8 @@ export class RaftContext {
   commitIndex = 0;
   /** Scheduler time a leader was last heard from (leader stickiness, §4.2.3). */
   lastLeaderContact = Number.NEGATIVE_INFINITY;
+  /** When this server started (see hasLiveLeader). */
+  private startedAt = Number.NEGATIVE_INFINITY;
   /** Bumped when the log is truncated: acknowledgements computed before it are void. */
   truncations = 0;
   /** Highest index known durable in the local log. */
@@ -175,6 +182,7 @@ export class RaftContext {
   }
 
   start(): void {
+    this.startedAt = this.scheduler.now();
     this.transition(this.restingRole(), true);
   }
 
@@ -217,12 +225,18 @@ export class RaftContext {
     this.lastLeaderContact = this.scheduler.now();
   }
 
-  /** True while a leader we know of was heard from within the minimum election timeout. */
+  /**
+   * True while a leader we know of was heard from within the minimum election timeout, and
+   * during the first election timeout after start: a restarted server has forgotten whom it
+   * heard from, and granting a vote at once could elect a new leader while the old one still
+   * serves lease reads (INTERNALS.md, Queries).
+   */
   hasLiveLeader(): boolean {
     if (this.roleName === 'leader') return true;
-    return (
-      this.leader !== undefined && this.scheduler.now() - this.lastLeaderContact < this.timing.electionTimeout
-    );
+    const now = this.scheduler.now();
+    if (this.unsafe.voteImmediatelyAfterStart !== true && now - this.startedAt < this.timing.electionTimeout)
+      return true;
+    return this.leader !== undefined && now - this.lastLeaderContact < this.timing.electionTimeout;
   }
 
   randomElectionTimeout(): number {

@@ -20,7 +20,11 @@ import type { RaftTiming } from '../config.js';
 import { createRole, LeaderRole, type RoleName } from '../roles/index.js';
 import { ApplyLoop } from '../state-machine/apply-loop.js';
 import { LogTimeExecutor } from '../state-machine/executor.js';
-import type { Operation, StateMachine } from '../state-machine/state-machine.js';
+import type { StateMachine } from '../state-machine/state-machine.js';
+import { encodeOperation } from '@copycat/protocol';
+import { LeaderSessions } from '../session/leader-sessions.js';
+import { encodeCommand } from '../session/session-entries.js';
+import { SessionRegistry } from '../session/session-registry.js';
 import { RaftContext, type RaftCounters, type UnsafeRaftOptions } from './context.js';
 import type { MembershipResponse, RaftRequest, RaftResponseFor } from './messages.js';
 import type { MetaPort, PeerPort, RaftLog } from './ports.js';
@@ -37,6 +41,8 @@ export interface RaftNodeOptions {
   serializer?: Serializer;
   /** Marks an entry removable by compaction (Commit.close()). */
   release?: (index: number) => void;
+  /** Unacknowledged command results kept per session (oldest dropped first). Default 16384. */
+  maxResultsPerSession?: number;
   unsafe?: UnsafeRaftOptions;
 }
 
@@ -61,7 +67,9 @@ export class RaftNode {
   readonly context: RaftContext;
   readonly applyLoop: ApplyLoop;
   readonly executor: LogTimeExecutor;
+  readonly sessions: SessionRegistry;
   private readonly serializer: Serializer;
+  private currentLeaderSessions: LeaderSessions | undefined;
   private readonly subscriptions: ListenerRegistration[] = [];
 
   constructor(options: RaftNodeOptions) {
@@ -90,11 +98,19 @@ export class RaftNode {
     });
     this.executor = new LogTimeExecutor((error) => logger.error('state machine timer failed', { error }));
     options.stateMachine.configure(this.executor);
+    this.sessions = new SessionRegistry({
+      serializer,
+      executor: this.executor,
+      stateMachine: options.stateMachine,
+      logger,
+      defaultTimeout: options.timing.sessionTimeout,
+      maxResultsPerSession: options.maxResultsPerSession ?? 16384,
+    });
     this.applyLoop = new ApplyLoop({
       log: options.log,
       executor: this.executor,
+      sessions: this.sessions,
       logger,
-      decodeCommand: (entry) => serializer.decode<Operation>(entry.payload),
       release: options.release ?? (() => {}),
     });
     this.subscriptions.push(this.context.commits.add((index) => this.applyLoop.applyUpTo(index)));
@@ -103,7 +119,21 @@ export class RaftNode {
     this.subscriptions.push(
       this.context.roleChanges.add((role) => {
         const current = this.context.role;
+        this.currentLeaderSessions?.close();
+        this.currentLeaderSessions = undefined;
         if (role === 'leader' && current instanceof LeaderRole) {
+          this.currentLeaderSessions = new LeaderSessions({
+            leader: current,
+            applyLoop: this.applyLoop,
+            sessions: this.sessions,
+            serializer,
+            scheduler: options.scheduler,
+            logger,
+            initializeIndex: this.context.log.lastIndex,
+            checkInterval: options.timing.heartbeatInterval,
+            gapTimeout: options.timing.electionTimeout,
+            maxQueuedPerSession: 1024,
+          });
           current.availabilityChanges.add(({ address, status }) =>
             this.membership.setStatus(address, status),
           );
@@ -200,10 +230,28 @@ export class RaftNode {
     return role;
   }
 
-  /** Appends a command and resolves with the state machine's result once it is applied. */
+  /** The leader's session bookkeeping for this term; NO_LEADER on any other server. */
+  leaderSessions(): LeaderSessions {
+    const sessions = this.currentLeaderSessions;
+    if (sessions === undefined || !(this.context.role instanceof LeaderRole)) {
+      this.leaderRole(); // throws the NoLeaderError with the leader hint
+      throw new NoLeaderError('no longer the leader');
+    }
+    return sessions;
+  }
+
+  /**
+   * Appends a command without a session and resolves with the state machine's result once it is
+   * applied (no exactly-once across retries: that is what client sessions are for).
+   */
   async submit(name: string, args: unknown): Promise<unknown> {
-    const entry = this.leaderRole().append('command', this.serializer.encode({ name, args }));
-    return this.applyLoop.waitFor(entry.index, entry.term);
+    const operation = encodeOperation(this.serializer, { name, args });
+    const entry = this.leaderRole().append(
+      'command',
+      encodeCommand(this.serializer, { session: 0, sequence: 0, operation }),
+    );
+    const outcome = (await this.applyLoop.waitFor(entry.index, entry.term)) as { value: unknown };
+    return outcome.value;
   }
 
   /** Replaces the member list through a configuration entry (one change at a time). */
@@ -239,6 +287,8 @@ export class RaftNode {
 
   close(): void {
     for (const s of this.subscriptions) s.close();
+    this.currentLeaderSessions?.close();
+    this.currentLeaderSessions = undefined;
     this.context.close();
     this.applyLoop.close();
   }

@@ -16,6 +16,11 @@ export class Progress {
   readonly inflights: Inflights;
   /** Scheduler time of the last response of any kind (for check quorum and leases). */
   lastContact = Number.NEGATIVE_INFINITY;
+  /**
+   * Send time of the latest request the member acknowledged in this term: the member heard from
+   * us at or after this instant (read index and leases count these, not response times).
+   */
+  lastAckedSend = Number.NEGATIVE_INFINITY;
   /** Scheduler time the last request was sent (heartbeats go out only when idle). */
   lastSent = Number.NEGATIVE_INFINITY;
   consecutiveFailures = 0;

@@ -26,6 +26,13 @@ import { Role } from './role.js';
 /** Bytes an entry costs in a batch besides its payload (header fields, msgpack framing). */
 const ENTRY_OVERHEAD = 32;
 
+interface PendingRead {
+  /** Leadership is confirmed by acknowledgements of requests sent at or after this time. */
+  since: number;
+  resolve: () => void;
+  reject: (error: Error) => void;
+}
+
 interface Transfer {
   target: string;
   resolve: () => void;
@@ -45,6 +52,7 @@ export class LeaderRole extends Role {
   private membersListener: ListenerRegistration | undefined;
   private commitListener: ListenerRegistration | undefined;
   private pushedConfiguration = -1;
+  private reads: PendingRead[] = [];
   /** A member's reachability changed: the node turns this into a configuration change. */
   readonly availabilityChanges = new Listeners<{ address: string; status: MemberStatus }>();
 
@@ -120,6 +128,9 @@ export class LeaderRole extends Role {
     this.transfer = undefined;
     // Stepping down is what a transfer asks for; the target's election decides who leads next.
     transfer?.resolve();
+    const reads = this.reads;
+    this.reads = [];
+    for (const read of reads) read.reject(new NoLeaderError('lost leadership before the read was confirmed'));
     super.close();
   }
 
@@ -262,9 +273,16 @@ export class LeaderRole extends Role {
   private send(progress: Progress, request: AppendRequest): void {
     const raft = this.raft;
     raft.counters.appendsSent++;
-    progress.lastSent = raft.scheduler.now();
+    const sentAt = raft.scheduler.now();
+    progress.lastSent = sentAt;
     raft.peers.send(progress.address, request).then(
-      (response) => this.onAppendResponse(progress, request, response),
+      (response) => {
+        if (!this.closed && response.term === raft.term && this.progress.get(progress.address) === progress) {
+          progress.lastAckedSend = Math.max(progress.lastAckedSend, sentAt);
+        }
+        this.onAppendResponse(progress, request, response);
+        if (this.reads.length > 0) this.settleReads(progress);
+      },
       () => {
         if (this.closed) return;
         raft.counters.appendsFailed++;
@@ -365,17 +383,70 @@ export class LeaderRole extends Role {
     }
   }
 
-  /** Time of the most recent instant a majority of voters acknowledged us (for leases). */
-  quorumContact(): number {
+  /**
+   * Read index (dissertation §6.4): resolves once a majority of voters acknowledged a request
+   * sent after this call, which proves no other leader was elected before the call. Queries
+   * then read at the commit index as of the call. Rejects with NO_LEADER if we step down first.
+   */
+  confirmLeadership(): Promise<void> {
+    if (this.closed) return Promise.reject(new NoLeaderError('no longer the leader'));
+    const since = this.raft.scheduler.now();
+    if (this.ackedQuorumSince() >= since) return Promise.resolve();
+    return new Promise<void>((resolve, reject) => {
+      this.reads.push({ since, resolve, reject });
+      // Members with nothing in flight get a heartbeat now; busy ones answer soon and are then
+      // sent a fresh heartbeat by settleReads if they are still needed.
+      for (const progress of this.progress.values()) {
+        if (progress.inflights.count === 0 && !this.isPassive(progress.address))
+          this.replicate(progress, true);
+      }
+    });
+  }
+
+  /** After an acknowledgement: complete the reads it confirmed; ask this member again if needed. */
+  private settleReads(progress: Progress): void {
+    if (this.closed) return;
+    const confirmed = this.ackedQuorumSince();
+    const remaining: PendingRead[] = [];
+    for (const read of this.reads) {
+      if (read.since <= confirmed) read.resolve();
+      else remaining.push(read);
+    }
+    this.reads = remaining;
+    const oldest = remaining[0];
+    if (oldest !== undefined && progress.lastAckedSend < oldest.since && progress.inflights.count === 0) {
+      this.replicate(progress, true);
+    }
+  }
+
+  /**
+   * The latest time T such that a majority of voters acknowledged requests sent at or after T
+   * (this server counts as acknowledging at any time).
+   */
+  private ackedQuorumSince(): number {
     const raft = this.raft;
     const voters = raft.voters();
+    if (voters.length === 0) return Number.NEGATIVE_INFINITY;
     const times = voters.map((v) =>
       v === raft.address
         ? Number.POSITIVE_INFINITY
-        : (this.progress.get(v)?.lastContact ?? Number.NEGATIVE_INFINITY),
+        : (this.progress.get(v)?.lastAckedSend ?? Number.NEGATIVE_INFINITY),
     );
     times.sort((a, b) => b - a);
     return times[majority(voters.length) - 1] ?? Number.NEGATIVE_INFINITY;
+  }
+
+  /**
+   * Whether the leader lease holds (INTERNALS.md, Queries): a majority acknowledged a request
+   * sent less than an election timeout ago, shortened by the clock-drift bound. Followers ignore
+   * other candidates for an election timeout after hearing from us (stickiness), so no other
+   * leader can exist yet. Never during a leadership transfer, whose votes skip stickiness.
+   */
+  hasLease(): boolean {
+    if (this.closed || this.transfer !== undefined) return false;
+    const raft = this.raft;
+    const lease = raft.timing.electionTimeout * (1 - raft.timing.clockDriftBound);
+    return raft.scheduler.now() - this.ackedQuorumSince() < lease;
   }
 
   /** Hands leadership to `target` (dissertation §3.10). Resolves when we have stepped down. */

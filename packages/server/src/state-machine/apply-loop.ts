@@ -1,13 +1,7 @@
-import {
-  ApplicationError,
-  ClosedError,
-  CommandFailureError,
-  isCopycatError,
-  type Logger,
-} from '@copycat/common';
+import { ClosedError, CommandFailureError, type Logger } from '@copycat/common';
 import type { LogEntry, RaftLog } from '../raft/ports.js';
+import { asApplicationError, type SessionRegistry } from '../session/session-registry.js';
 import type { LogTimeExecutor } from './executor.js';
-import type { Operation } from './state-machine.js';
 
 interface Waiter {
   term: number;
@@ -18,30 +12,35 @@ interface Waiter {
 export interface ApplyLoopOptions {
   log: RaftLog;
   executor: LogTimeExecutor;
+  sessions: SessionRegistry;
   logger: Logger;
-  /** Decodes a command entry's payload into the operation the state machine sees. */
-  decodeCommand: (entry: LogEntry) => Operation;
   /** The state machine no longer needs this entry (Commit.close()). */
   release: (index: number) => void;
 }
 
 /**
- * Applies committed entries to the state machine in index order, exactly once each (ordering
- * rule 5), and completes whoever waits for an index. A waiter registered for (index, term) is
- * resolved if the entry applied at that index has that term, and rejected if it has another:
- * then its entry was replaced by a new leader and will never be applied.
+ * Applies committed entries in index order, exactly once each (ordering rule 5): session entries
+ * and commands go to the session registry, which calls the state machine. Whoever waits for an
+ * index is completed: a waiter registered for (index, term) gets the entry's outcome if the entry
+ * applied at that index has that term, and a `COMMAND_FAILURE` if it has another (its entry was
+ * replaced by a new leader and will never be applied).
+ *
+ * What a waiter receives, by entry type: `command` → the registry's result (a `CommandResult`
+ * for session commands, `{ value }` for internal ones); `register` → the session timeout in
+ * force; others → undefined. Failures (unknown session, a throwing internal command) reject.
  */
 export class ApplyLoop {
   lastApplied = 0;
   private readonly waiters = new Map<number, Waiter>();
   private readonly options: ApplyLoopOptions;
   private applying = false;
+  private readonly appliedListeners = new Set<() => void>();
 
   constructor(options: ApplyLoopOptions) {
     this.options = options;
   }
 
-  /** Waits for the entry (index, term) to be applied; resolves with the state machine's result. */
+  /** Waits for the entry (index, term) to be applied; resolves with its outcome. */
   waitFor(index: number, term: number): Promise<unknown> {
     if (index <= this.lastApplied) {
       return Promise.reject(
@@ -51,10 +50,17 @@ export class ApplyLoop {
     return new Promise((resolve, reject) => this.waiters.set(index, { term, resolve, reject }));
   }
 
+  /** Called after each round of applying (for queries waiting on the applied index). */
+  onApplied(listener: () => void): { close(): void } {
+    this.appliedListeners.add(listener);
+    return { close: () => void this.appliedListeners.delete(listener) };
+  }
+
   /** Applies every entry up to `commitIndex` that has not been applied yet. */
   applyUpTo(commitIndex: number): void {
     if (this.applying) return; // re-entrant call from a listener: the running loop picks it up
     this.applying = true;
+    const before = this.lastApplied;
     try {
       while (this.lastApplied < commitIndex) {
         const index = this.lastApplied + 1;
@@ -66,10 +72,12 @@ export class ApplyLoop {
     } finally {
       this.applying = false;
     }
+    if (this.lastApplied !== before) for (const listener of [...this.appliedListeners]) listener();
   }
 
   private applyEntry(entry: LogEntry): void {
-    const { executor } = this.options;
+    const { executor, sessions } = this.options;
+    sessions.beginEntry(entry.index);
     executor.advance(entry.timestamp);
     const waiter = this.waiters.get(entry.index);
     if (waiter !== undefined) this.waiters.delete(entry.index);
@@ -81,38 +89,58 @@ export class ApplyLoop {
       );
     }
     const complete = waiter !== undefined && waiter.term === entry.term ? waiter : undefined;
-    if (entry.type !== 'command') {
-      complete?.resolve(undefined);
+    let outcome: unknown;
+    try {
+      outcome = this.applyByType(entry);
+    } catch (error) {
+      // Every replica fails the same way here, so state stays identical.
+      const failure = asApplicationError(error);
+      this.options.logger.debug('entry failed', {
+        index: entry.index,
+        type: entry.type,
+        error: failure.message,
+      });
+      sessions.endEntry();
+      complete?.reject(failure);
       return;
     }
-    let released = false;
-    try {
-      const operation = this.options.decodeCommand(entry);
-      const result = executor.apply({
-        index: entry.index,
-        time: executor.time,
-        operation,
-        close: () => {
+    sessions.endEntry();
+    complete?.resolve(outcome);
+  }
+
+  private applyByType(entry: LogEntry): unknown {
+    const sessions = this.options.sessions;
+    switch (entry.type) {
+      case 'command': {
+        let released = false;
+        return sessions.applyCommand(entry, () => {
           if (released) return;
           released = true;
           this.options.release(entry.index);
-        },
-      });
-      complete?.resolve(result);
-    } catch (error) {
-      // The user's handler threw: every replica throws the same way, so state stays identical.
-      const failure = isCopycatError(error)
-        ? error
-        : new ApplicationError(error instanceof Error ? error.message : String(error), { cause: error });
-      this.options.logger.debug('command failed', { index: entry.index, error: failure.message });
-      complete?.reject(failure);
+        });
+      }
+      case 'register':
+        return sessions.applyRegister(entry);
+      case 'keepAlive':
+        sessions.applyKeepAlive(entry);
+        return undefined;
+      case 'unregister':
+        sessions.applyUnregister(entry);
+        return undefined;
+      case 'initialize':
+        sessions.applyInitialize(entry);
+        return undefined;
+      case 'configuration':
+      case 'noop':
+        return undefined;
     }
   }
 
   /** Fails every waiter (server shutting down). */
   close(): void {
-    for (const waiter of this.waiters.values())
-      waiter.reject(new ClosedError('server closed before the command was applied'));
+    const error = new ClosedError('server closed before the entry was applied');
+    for (const waiter of this.waiters.values()) waiter.reject(error);
     this.waiters.clear();
+    this.options.sessions.close(error);
   }
 }

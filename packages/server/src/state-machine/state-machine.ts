@@ -1,4 +1,5 @@
 import type { Cancellable } from '@copycat/common';
+import type { Session } from '../session/server-session.js';
 
 /** An operation as the state machine sees it: a registered name and its decoded arguments. */
 export interface Operation<T = unknown> {
@@ -7,13 +8,16 @@ export interface Operation<T = unknown> {
 }
 
 /**
- * A committed operation being applied. `time` is deterministic log time (identical on every
- * replica); `close()` tells the log this entry no longer contributes to the state, so compaction
- * may remove it according to the command's compaction mode.
+ * A committed operation being applied (or a query being evaluated). `time` is deterministic log
+ * time (identical on every replica); `session` is the client session that submitted it
+ * (undefined for `RaftServer.submitInternal`); `close()` tells the log this entry no longer
+ * contributes to the state, so compaction may remove it according to the command's compaction
+ * mode (a no-op for queries).
  */
 export interface Commit<T = unknown> {
   readonly index: number;
   readonly time: number;
+  readonly session: Session | undefined;
   readonly operation: Operation<T>;
   close(): void;
 }
@@ -44,6 +48,12 @@ export interface SnapshotReader {
   read<T = unknown>(): T;
 }
 
+/** Where in the log a session hook runs: the same index and log time on every replica. */
+export interface SessionEventContext {
+  readonly index: number;
+  readonly time: number;
+}
+
 /**
  * The user's replicated state machine. Handlers must be deterministic and synchronous: every
  * replica applies the same commits in the same order and must reach the same state.
@@ -54,4 +64,14 @@ export abstract class StateMachine {
   snapshot?(writer: SnapshotWriter): void;
   /** Optional: replace the state with a snapshot written by `snapshot`. */
   install?(reader: SnapshotReader): void;
+  /** Optional: a client session was opened (at its `register` entry, on every replica). */
+  onSessionRegistered?(session: Session, at: SessionEventContext): void;
+  /**
+   * Optional: a session expired (its client stopped keeping it alive). Called at the same log
+   * index on every replica, then `onSessionClosed`. Release the session's locks etc. here or
+   * there; events may be published to other sessions.
+   */
+  onSessionExpired?(session: Session, at: SessionEventContext): void;
+  /** Optional: a session ended, closed by its client or expired. */
+  onSessionClosed?(session: Session, at: SessionEventContext): void;
 }

@@ -52,6 +52,19 @@ export class InvariantChecker {
         }
       }
     }
+    // Session hooks run at the same index on every replica (expiry is decided by the log).
+    const hookLists = stateMachines.map((s) => s.hooks);
+    const mostHooks = hookLists.reduce((a, b) => (b.length > a.length ? b : a), []);
+    for (const hooks of hookLists) {
+      for (let i = 0; i < hooks.length; i++) {
+        if (JSON.stringify(hooks[i]) !== JSON.stringify(mostHooks[i])) {
+          this.violations.push(
+            `session hooks diverge at position ${i}: ${JSON.stringify(hooks[i])} vs ${JSON.stringify(mostHooks[i])}`,
+          );
+          return;
+        }
+      }
+    }
   }
 
   /** Throws if any invariant was violated so far. */

@@ -104,6 +104,16 @@ export class RealCluster implements FaultTarget {
     return this.members.get(address)?.server;
   }
 
+  /** The state machine of a running server. */
+  stateMachine(address: string): TestStateMachine | undefined {
+    return this.members.get(address)?.stateMachine;
+  }
+
+  /** State machines of every running server. */
+  stateMachines(): TestStateMachine[] {
+    return [...this.members.values()].flatMap((m) => (m.stateMachine === undefined ? [] : [m.stateMachine]));
+  }
+
   servers(): RaftServer[] {
     return [...this.members.values()].flatMap((m) => (m.server === undefined ? [] : [m.server]));
   }

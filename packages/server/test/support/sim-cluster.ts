@@ -100,7 +100,9 @@ export class SimCluster {
       scheduler: this.scheduler,
       timing: this.timing,
       stateMachine,
-      ...(this.options.unsafe === undefined ? {} : { unsafe: this.options.unsafe }),
+      // Scenarios script elections right after start; the startup vote delay protects leases,
+      // which the core simulation does not exercise (the real-component simulation does).
+      unsafe: { voteImmediatelyAfterStart: true, ...this.options.unsafe },
     });
     server.node = node;
     server.stateMachine = stateMachine;

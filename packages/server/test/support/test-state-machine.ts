@@ -1,14 +1,29 @@
+import type { Session } from '../../src/session/server-session.js';
 import {
   StateMachine,
+  type SessionEventContext,
   type Commit,
   type StateMachineExecutor,
 } from '../../src/state-machine/state-machine.js';
 
-/** A register and a counter; records every applied index to check apply-once and order. */
+/** A session hook call as one replica saw it. */
+export interface HookCall {
+  hook: 'registered' | 'expired' | 'closed';
+  session: number;
+  index: number;
+}
+
+/**
+ * A register, a counter and a key-value map; records every applied index to check apply-once
+ * and order, and every session hook with its index. `emit` publishes numbered events.
+ */
 export class TestStateMachine extends StateMachine {
   value: unknown = undefined;
   counter = 0;
+  readonly map = new Map<string, unknown>();
   readonly applied: { index: number; name: string; args: unknown }[] = [];
+  readonly hooks: HookCall[] = [];
+  private readonly sessions = new Map<number, Session>();
 
   configure(executor: StateMachineExecutor): void {
     const record = (commit: Commit) => {
@@ -29,5 +44,48 @@ export class TestStateMachine extends StateMachine {
       this.counter += commit.operation.args;
       return this.counter;
     });
+    executor.register('put', (commit: Commit<{ key: string; value: unknown }>) => {
+      record(commit);
+      const { key, value } = commit.operation.args;
+      const previous = this.map.get(key);
+      this.map.set(key, value);
+      return previous;
+    });
+    executor.register('cas', (commit: Commit<{ key: string; expect: unknown; update: unknown }>) => {
+      record(commit);
+      const { key, expect, update } = commit.operation.args;
+      if (this.map.get(key) !== expect) return false;
+      this.map.set(key, update);
+      return true;
+    });
+    executor.register('fail', (commit: Commit) => {
+      record(commit);
+      throw new Error('failing on purpose');
+    });
+    /** Publishes `{ n }` as event 'n' to the given sessions (default: the caller's). */
+    executor.register('emit', (commit: Commit<{ n: number; to?: number[] }>) => {
+      record(commit);
+      const targets = commit.operation.args.to ?? [commit.session?.id ?? 0];
+      for (const id of targets) this.sessions.get(id)?.publish('n', commit.operation.args.n);
+      return commit.operation.args.n;
+    });
+    // Queries: they read, and must not be recorded as applied entries.
+    executor.register('get', (commit: Commit<string>) => this.map.get(commit.operation.args));
+    executor.register('read', () => this.counter);
+    executor.register('sessions', () => [...this.sessions.keys()]);
+  }
+
+  override onSessionRegistered(session: Session, at: SessionEventContext): void {
+    this.sessions.set(session.id, session);
+    this.hooks.push({ hook: 'registered', session: session.id, index: at.index });
+  }
+
+  override onSessionExpired(session: Session, at: SessionEventContext): void {
+    this.hooks.push({ hook: 'expired', session: session.id, index: at.index });
+  }
+
+  override onSessionClosed(session: Session, at: SessionEventContext): void {
+    this.sessions.delete(session.id);
+    this.hooks.push({ hook: 'closed', session: session.id, index: at.index });
   }
 }

@@ -1,0 +1,52 @@
+import { NoLeaderError, type Logger } from '@copycat/common';
+import type { Connection, OutgoingRequest, ResponseFor, TransportClient } from '@copycat/protocol';
+
+/**
+ * Forwards client requests from the server a client is connected to, to the leader, over one
+ * connection per leader address (INTERNALS.md, Client sessions). These connections never send
+ * `connect`, so the leader does not mistake them for client connections.
+ */
+export class LeaderForwarder {
+  private readonly links = new Map<string, Promise<Connection>>();
+  private closed = false;
+
+  constructor(
+    private readonly client: TransportClient,
+    private readonly requestTimeout: number,
+    private readonly logger: Logger,
+  ) {}
+
+  async send<R extends OutgoingRequest>(leader: string, request: R): Promise<ResponseFor<R>> {
+    const connection = await this.link(leader);
+    return connection.send(request, { timeout: this.requestTimeout });
+  }
+
+  private link(address: string): Promise<Connection> {
+    if (this.closed) return Promise.reject(new NoLeaderError('server is shutting down'));
+    let link = this.links.get(address);
+    if (link === undefined) {
+      link = this.client.connect(address).then(
+        (connection) => {
+          connection.onClose(() => {
+            if (this.links.get(address) === link) this.links.delete(address);
+          });
+          return connection;
+        },
+        (error: unknown) => {
+          this.links.delete(address);
+          this.logger.debug('cannot reach the leader to forward', { leader: address, error });
+          throw new NoLeaderError(`cannot reach the leader ${address}`, { cause: error });
+        },
+      );
+      this.links.set(address, link);
+    }
+    return link;
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    const links = [...this.links.values()];
+    this.links.clear();
+    await Promise.allSettled(links.map(async (link) => (await link).close()));
+  }
+}
