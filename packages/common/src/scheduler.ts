@@ -35,10 +35,15 @@ function checkDelay(name: string, value: number): void {
     throw new RangeError(`${name} must be a finite number >= 0, got ${value}`);
 }
 
-/** The real scheduler: Node's (or the browser's) timers, wall clock and `Math.random`. */
+/**
+ * The real scheduler: Node's (or the browser's) timers, a monotonic clock and `Math.random`.
+ * `now()` is wall-clock time at process start plus monotonic time since (`performance`), so it
+ * never jumps backwards or forwards when the system clock is set: leases and timeouts measured
+ * with it stay honest.
+ */
 export class SystemScheduler implements Scheduler {
   now(): number {
-    return Date.now();
+    return performance.timeOrigin + performance.now();
   }
 
   schedule(delay: number, task: () => void): Cancellable {

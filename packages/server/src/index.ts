@@ -4,6 +4,8 @@ export {
   type Commit,
   type CommitHandler,
   type Operation,
+  type OperationKind,
+  type RegisterOptions,
   type SessionEventContext,
   type SnapshotReader,
   type SnapshotWriter,

@@ -199,6 +199,22 @@ describe('queries', () => {
     expect(failing.status === 'error' && failing.error.code).toBe('APPLICATION_ERROR');
   });
 
+  it('refuses a command handler as a query (it would change one replica only) and a query as a command', async () => {
+    const cluster = await startCluster(11);
+    const client = await RawSessionClient.open(cluster, 'c1', follower(cluster));
+    await client.register();
+    for (const consistency of ['linearizable', 'lease', 'sequential'] as const) {
+      const write = await client.call(
+        client.query('put', { key: 'k', value: consistency }, consistency, client.session),
+      );
+      expect(write.status === 'error' && write.error.code, consistency).toBe('APPLICATION_ERROR');
+    }
+    const read = await client.call(client.command('get', 'k'));
+    expect(read.status === 'error' && read.error.code).toBe('APPLICATION_ERROR');
+    await cluster.run(100);
+    for (const machine of cluster.stateMachines()) expect(machine.map.size).toBe(0);
+  });
+
   it('a linearizable read on a deposed leader is refused, never answered with stale state', async () => {
     const cluster = await startCluster(10);
     const old = cluster.leader()!;

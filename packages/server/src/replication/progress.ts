@@ -18,9 +18,14 @@ export class Progress {
   lastContact = Number.NEGATIVE_INFINITY;
   /**
    * Send time of the latest request the member acknowledged in this term: the member heard from
-   * us at or after this instant (read index and leases count these, not response times).
+   * us at or after this instant (leases count these, not response times).
    */
   lastAckedSend = Number.NEGATIVE_INFINITY;
+  /**
+   * Leader-wide send number of the latest request the member acknowledged (read index counts
+   * these: a clock of millisecond resolution cannot order a send and a read in the same tick).
+   */
+  lastAckedSendNumber = 0;
   /** Scheduler time the last request was sent (heartbeats go out only when idle). */
   lastSent = Number.NEGATIVE_INFINITY;
   consecutiveFailures = 0;

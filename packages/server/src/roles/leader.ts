@@ -27,7 +27,7 @@ import { Role } from './role.js';
 const ENTRY_OVERHEAD = 32;
 
 interface PendingRead {
-  /** Leadership is confirmed by acknowledgements of requests sent at or after this time. */
+  /** Leadership is confirmed by acknowledgements of requests with at least this send number. */
   since: number;
   resolve: () => void;
   reject: (error: Error) => void;
@@ -52,7 +52,12 @@ export class LeaderRole extends Role {
   private membersListener: ListenerRegistration | undefined;
   private commitListener: ListenerRegistration | undefined;
   private pushedConfiguration = -1;
+  /** Reads waiting for confirmation, in increasing `since` order. */
   private reads: PendingRead[] = [];
+  /** Every append request of this term gets the next number. */
+  private sendNumber = 0;
+  /** Send number at which the last heartbeat round for reads started. */
+  private readRound = 0;
   /** A member's reachability changed: the node turns this into a configuration change. */
   readonly availabilityChanges = new Listeners<{ address: string; status: MemberStatus }>();
 
@@ -274,11 +279,13 @@ export class LeaderRole extends Role {
     const raft = this.raft;
     raft.counters.appendsSent++;
     const sentAt = raft.scheduler.now();
+    const number = ++this.sendNumber;
     progress.lastSent = sentAt;
     raft.peers.send(progress.address, request).then(
       (response) => {
         if (!this.closed && response.term === raft.term && this.progress.get(progress.address) === progress) {
           progress.lastAckedSend = Math.max(progress.lastAckedSend, sentAt);
+          progress.lastAckedSendNumber = Math.max(progress.lastAckedSendNumber, number);
         }
         this.onAppendResponse(progress, request, response);
         if (this.reads.length > 0) this.settleReads(progress);
@@ -384,18 +391,21 @@ export class LeaderRole extends Role {
   }
 
   /**
-   * Read index (dissertation §6.4): resolves once a majority of voters acknowledged a request
-   * sent after this call, which proves no other leader was elected before the call. Queries
+   * Read index (dissertation §6.4): resolves once a majority of voters acknowledged an append
+   * request sent after this call (by send number, not time), which proves no other leader was
+   * elected before the call. Queries
    * then read at the commit index as of the call. Rejects with NO_LEADER if we step down first.
    */
   confirmLeadership(): Promise<void> {
     if (this.closed) return Promise.reject(new NoLeaderError('no longer the leader'));
-    const since = this.raft.scheduler.now();
-    if (this.ackedQuorumSince() >= since) return Promise.resolve();
+    const since = this.sendNumber + 1;
+    if (this.raft.voters().length <= 1 && this.raft.isVoter()) return Promise.resolve();
     return new Promise<void>((resolve, reject) => {
       this.reads.push({ since, resolve, reject });
-      // Members with nothing in flight get a heartbeat now; busy ones answer soon and are then
-      // sent a fresh heartbeat by settleReads if they are still needed.
+      // One heartbeat round serves every read that arrived before it started. Members with
+      // appends in flight get a fresh heartbeat from settleReads when those are acknowledged.
+      if (this.readRound >= since) return;
+      this.readRound = since;
       for (const progress of this.progress.values()) {
         if (progress.inflights.count === 0 && !this.isPassive(progress.address))
           this.replicate(progress, true);
@@ -406,34 +416,35 @@ export class LeaderRole extends Role {
   /** After an acknowledgement: complete the reads it confirmed; ask this member again if needed. */
   private settleReads(progress: Progress): void {
     if (this.closed) return;
-    const confirmed = this.ackedQuorumSince();
-    const remaining: PendingRead[] = [];
-    for (const read of this.reads) {
-      if (read.since <= confirmed) read.resolve();
-      else remaining.push(read);
-    }
-    this.reads = remaining;
-    const oldest = remaining[0];
-    if (oldest !== undefined && progress.lastAckedSend < oldest.since && progress.inflights.count === 0) {
+    const confirmed = this.ackedQuorum((p) => p.lastAckedSendNumber, 0);
+    let done = 0;
+    while (done < this.reads.length && this.reads[done]!.since <= confirmed) this.reads[done++]!.resolve();
+    if (done > 0) this.reads.splice(0, done);
+    const oldest = this.reads[0];
+    if (
+      oldest !== undefined &&
+      progress.lastAckedSendNumber < oldest.since &&
+      progress.inflights.count === 0
+    ) {
       this.replicate(progress, true);
     }
   }
 
   /**
-   * The latest time T such that a majority of voters acknowledged requests sent at or after T
-   * (this server counts as acknowledging at any time).
+   * The highest value V such that a majority of voters acknowledged with `value(progress) >= V`
+   * (this server counts as acknowledging everything).
    */
-  private ackedQuorumSince(): number {
+  private ackedQuorum(value: (progress: Progress) => number, none: number): number {
     const raft = this.raft;
     const voters = raft.voters();
-    if (voters.length === 0) return Number.NEGATIVE_INFINITY;
-    const times = voters.map((v) =>
-      v === raft.address
-        ? Number.POSITIVE_INFINITY
-        : (this.progress.get(v)?.lastAckedSend ?? Number.NEGATIVE_INFINITY),
-    );
-    times.sort((a, b) => b - a);
-    return times[majority(voters.length) - 1] ?? Number.NEGATIVE_INFINITY;
+    if (voters.length === 0) return none;
+    const values = voters.map((v) => {
+      if (v === raft.address) return Number.POSITIVE_INFINITY;
+      const progress = this.progress.get(v);
+      return progress === undefined ? none : value(progress);
+    });
+    values.sort((a, b) => b - a);
+    return values[majority(voters.length) - 1] ?? none;
   }
 
   /**
@@ -446,7 +457,8 @@ export class LeaderRole extends Role {
     if (this.closed || this.transfer !== undefined) return false;
     const raft = this.raft;
     const lease = raft.timing.electionTimeout * (1 - raft.timing.clockDriftBound);
-    return raft.scheduler.now() - this.ackedQuorumSince() < lease;
+    const since = this.ackedQuorum((p) => p.lastAckedSend, Number.NEGATIVE_INFINITY);
+    return raft.scheduler.now() - since < lease;
   }
 
   /** Hands leadership to `target` (dissertation §3.10). Resolves when we have stepped down. */

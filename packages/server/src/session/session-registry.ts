@@ -237,13 +237,16 @@ export class SessionRegistry implements EventSink {
    */
   query(session: ServerSession | undefined, bytes: Uint8Array, index: number): unknown {
     const operation = decodeOperation(this.options.serializer, bytes);
-    return this.options.executor.apply({
-      index,
-      time: this.options.executor.time,
-      session,
-      operation,
-      close: () => {},
-    });
+    return this.options.executor.apply(
+      {
+        index,
+        time: this.options.executor.time,
+        session,
+        operation,
+        close: () => {},
+      },
+      'query',
+    );
   }
 
   private openSession(id: number): ServerSession {

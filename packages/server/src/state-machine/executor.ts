@@ -1,5 +1,11 @@
 import { ApplicationError, ConfigurationError, PriorityQueue, type Cancellable } from '@copycat/common';
-import type { Commit, CommitHandler, StateMachineExecutor } from './state-machine.js';
+import type {
+  Commit,
+  CommitHandler,
+  OperationKind,
+  RegisterOptions,
+  StateMachineExecutor,
+} from './state-machine.js';
 
 interface LogTimer {
   deadline: number;
@@ -15,7 +21,7 @@ interface LogTimer {
  * so it is monotonic and the same on every replica (INTERNALS.md, Entry time).
  */
 export class LogTimeExecutor implements StateMachineExecutor {
-  private readonly handlers = new Map<string, CommitHandler>();
+  private readonly handlers = new Map<string, { handler: CommitHandler; kind: OperationKind }>();
   private readonly timers = new PriorityQueue<LogTimer>(
     (a, b) => a.deadline - b.deadline || a.sequence - b.sequence,
   );
@@ -29,11 +35,18 @@ export class LogTimeExecutor implements StateMachineExecutor {
     return this.clock;
   }
 
-  register<T = unknown, R = unknown>(name: string, handler: CommitHandler<T, R>): void {
+  register<T = unknown, R = unknown>(
+    name: string,
+    handler: CommitHandler<T, R>,
+    options: RegisterOptions = {},
+  ): void {
     if (typeof name !== 'string' || name === '')
       throw new ConfigurationError('operation name must be a non-empty string');
     if (this.handlers.has(name)) throw new ConfigurationError(`operation '${name}' is already registered`);
-    this.handlers.set(name, handler as CommitHandler);
+    const kind = options.kind ?? 'any';
+    if (kind !== 'command' && kind !== 'query' && kind !== 'any')
+      throw new ConfigurationError(`operation kind must be 'command', 'query' or 'any', got ${String(kind)}`);
+    this.handlers.set(name, { handler: handler as CommitHandler, kind });
   }
 
   has(name: string): boolean {
@@ -89,11 +102,18 @@ export class LogTimeExecutor implements StateMachineExecutor {
     }
   }
 
-  /** Applies one commit with its registered handler; an unknown name is an ApplicationError. */
-  apply(commit: Commit): unknown {
-    const handler = this.handlers.get(commit.operation.name);
-    if (handler === undefined) throw new ApplicationError(`unknown operation '${commit.operation.name}'`);
-    const result = handler(commit);
+  /**
+   * Applies one commit (`as: 'command'`) or evaluates a query (`as: 'query'`) with its
+   * registered handler. An unknown name, or a handler declared for the other kind, is an
+   * ApplicationError (the same on every replica, so state stays identical).
+   */
+  apply(commit: Commit, as: 'command' | 'query' = 'command'): unknown {
+    const name = commit.operation.name;
+    const registered = this.handlers.get(name);
+    if (registered === undefined) throw new ApplicationError(`unknown operation '${name}'`);
+    if (registered.kind !== 'any' && registered.kind !== as)
+      throw new ApplicationError(`'${name}' is a ${registered.kind}; it cannot be submitted as a ${as}`);
+    const result = registered.handler(commit);
     if (result instanceof Promise) {
       // Never leave a rejected promise unhandled; the contract is broken either way.
       result.catch(() => {});

@@ -26,13 +26,29 @@ export interface Commit<T = unknown> {
 export type CommitHandler<T = any, R = unknown> = (commit: Commit<T>) => R;
 
 /**
+ * What an operation handler may be used for. A `query` is evaluated on one server without being
+ * logged, so its handler must not change state: declaring `kind: 'command'` for handlers that
+ * do makes the server refuse them as queries (else a client submitting a write as a query would
+ * change one replica only). `any` (the default) trusts the client to use the handler rightly.
+ */
+export type OperationKind = 'command' | 'query' | 'any';
+
+export interface RegisterOptions {
+  kind?: OperationKind;
+}
+
+/**
  * What a state machine registers its operations and timers with. Timers run on log time, so
  * they fire at the same point of the log on every replica.
  */
 export interface StateMachineExecutor {
   /** The state machine's clock: the log time of the entry being applied. */
   readonly time: number;
-  register<T = unknown, R = unknown>(name: string, handler: CommitHandler<T, R>): void;
+  register<T = unknown, R = unknown>(
+    name: string,
+    handler: CommitHandler<T, R>,
+    options?: RegisterOptions,
+  ): void;
   /** Runs `callback` once log time has advanced by `delay` ms. */
   schedule(delay: number, callback: () => void): Cancellable;
   /** Runs `callback` after `initialDelay` ms of log time and then every `period` ms. */

@@ -6,6 +6,8 @@ import {
   type StateMachineExecutor,
 } from '../../src/state-machine/state-machine.js';
 
+const COMMAND = { kind: 'command' } as const;
+
 /** A session hook call as one replica saw it. */
 export interface HookCall {
   hook: 'registered' | 'expired' | 'closed';
@@ -33,46 +35,72 @@ export class TestStateMachine extends StateMachine {
       }
       this.applied.push({ index: commit.index, name: commit.operation.name, args: commit.operation.args });
     };
-    executor.register('set', (commit: Commit<unknown>) => {
-      record(commit);
-      const previous = this.value;
-      this.value = commit.operation.args;
-      return previous;
-    });
-    executor.register('add', (commit: Commit<number>) => {
-      record(commit);
-      this.counter += commit.operation.args;
-      return this.counter;
-    });
-    executor.register('put', (commit: Commit<{ key: string; value: unknown }>) => {
-      record(commit);
-      const { key, value } = commit.operation.args;
-      const previous = this.map.get(key);
-      this.map.set(key, value);
-      return previous;
-    });
-    executor.register('cas', (commit: Commit<{ key: string; expect: unknown; update: unknown }>) => {
-      record(commit);
-      const { key, expect, update } = commit.operation.args;
-      if (this.map.get(key) !== expect) return false;
-      this.map.set(key, update);
-      return true;
-    });
-    executor.register('fail', (commit: Commit) => {
-      record(commit);
-      throw new Error('failing on purpose');
-    });
+    executor.register(
+      'set',
+      (commit: Commit<unknown>) => {
+        record(commit);
+        const previous = this.value;
+        this.value = commit.operation.args;
+        return previous;
+      },
+      COMMAND,
+    );
+    executor.register(
+      'add',
+      (commit: Commit<number>) => {
+        record(commit);
+        this.counter += commit.operation.args;
+        return this.counter;
+      },
+      COMMAND,
+    );
+    executor.register(
+      'put',
+      (commit: Commit<{ key: string; value: unknown }>) => {
+        record(commit);
+        const { key, value } = commit.operation.args;
+        const previous = this.map.get(key);
+        this.map.set(key, value);
+        return previous;
+      },
+      COMMAND,
+    );
+    executor.register(
+      'cas',
+      (commit: Commit<{ key: string; expect: unknown; update: unknown }>) => {
+        record(commit);
+        const { key, expect, update } = commit.operation.args;
+        if (this.map.get(key) !== expect) return false;
+        this.map.set(key, update);
+        return true;
+      },
+      COMMAND,
+    );
+    executor.register(
+      'fail',
+      (commit: Commit) => {
+        record(commit);
+        throw new Error('failing on purpose');
+      },
+      COMMAND,
+    );
     /** Publishes `{ n }` as event 'n' to the given sessions (default: the caller's). */
-    executor.register('emit', (commit: Commit<{ n: number; to?: number[] }>) => {
-      record(commit);
-      const targets = commit.operation.args.to ?? [commit.session?.id ?? 0];
-      for (const id of targets) this.sessions.get(id)?.publish('n', commit.operation.args.n);
-      return commit.operation.args.n;
-    });
+    executor.register(
+      'emit',
+      (commit: Commit<{ n: number; to?: number[] }>) => {
+        record(commit);
+        const targets = commit.operation.args.to ?? [commit.session?.id ?? 0];
+        for (const id of targets) this.sessions.get(id)?.publish('n', commit.operation.args.n);
+        return commit.operation.args.n;
+      },
+      COMMAND,
+    );
     // Queries: they read, and must not be recorded as applied entries.
-    executor.register('get', (commit: Commit<string>) => this.map.get(commit.operation.args));
-    executor.register('read', () => this.counter);
-    executor.register('sessions', () => [...this.sessions.keys()]);
+    executor.register('get', (commit: Commit<string>) => this.map.get(commit.operation.args), {
+      kind: 'query',
+    });
+    executor.register('read', () => this.counter, { kind: 'query' });
+    executor.register('sessions', () => [...this.sessions.keys()], { kind: 'query' });
   }
 
   override onSessionRegistered(session: Session, at: SessionEventContext): void {
