@@ -1,14 +1,17 @@
-/** Messages between `copycat cluster` and the replica processes it starts. */
-export type ParentMessage = { type: 'submit'; id: number; name: string; args: unknown } | { type: 'status' };
+/**
+ * Messages between a replica process (`copycat server`, when started with an IPC channel) and
+ * the process that started it (`copycat cluster`, the chaos test, the cluster benchmark). Only
+ * state goes up: clients talk to the cluster through `RaftClient`, like any user.
+ */
+export type ParentMessage = { type: 'status' };
 
-export type ChildMessage =
-  | {
-      type: 'state';
-      address: string;
-      state: string;
-      term: number;
-      leader: string | undefined;
-      commitIndex: number;
-    }
-  | { type: 'result'; id: number; ok: true; value: unknown }
-  | { type: 'result'; id: number; ok: false; error: string; leader: string | undefined };
+export interface ReplicaStateMessage {
+  type: 'state';
+  address: string;
+  state: string;
+  term: number;
+  leader: string | undefined;
+  commitIndex: number;
+}
+
+export type ChildMessage = ReplicaStateMessage;

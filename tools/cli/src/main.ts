@@ -4,11 +4,15 @@
  */
 import { Args, UsageError } from './args.js';
 import { clusterCommand } from './commands/cluster.js';
+import { mapCommand } from './commands/map.js';
 import { serverCommand } from './commands/server.js';
+import { statusCommand } from './commands/status.js';
 
 const USAGE = `usage:
   copycat cluster [--size 3] [--dir .copycat] [--port 5001] [--demo]
-  copycat server --address host:port --members a,b,c --dir DIR [--join] [--verbose]`;
+  copycat server --address host:port --members a,b,c --dir DIR [--join] [--verbose]
+  copycat status --members a,b,c [--timeout 5000]
+  copycat map put|get|remove NAME KEY [VALUE] --members a,b,c [--consistency linearizable|lease|sequential] [--timeout 10000]`;
 
 async function main(argv: readonly string[]): Promise<void> {
   const args = new Args(argv);
@@ -18,6 +22,10 @@ async function main(argv: readonly string[]): Promise<void> {
       return clusterCommand(args);
     case 'server':
       return serverCommand(args);
+    case 'status':
+      return statusCommand(args);
+    case 'map':
+      return mapCommand(args);
     case undefined:
     case 'help':
       console.log(USAGE);

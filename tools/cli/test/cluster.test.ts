@@ -5,7 +5,8 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
+import { ReplicaCluster, freePorts } from '../src/replicas.js';
 
 const bin = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', 'bin', 'copycat.mjs');
 
@@ -48,10 +49,14 @@ describe('copycat cluster --demo', () => {
       const port = await freeRange(3);
       const { code, output } = await run(['cluster', '--demo', '--dir', dir, '--port', String(port)]);
       expect(output).toMatch(/leader: 127\.0\.0\.1:\d+ \(term \d+\)/);
+      expect(output).toMatch(/through client session \d+/);
       expect(output).toContain('size = 3');
       expect(output).toMatch(/new leader 127\.0\.0\.1:\d+ after \d+ ms/);
       expect(output).toContain('get ada = lovelace (committed before the crash)');
       expect(output).toContain('size = 4');
+      expect(output).toMatch(
+        /the client kept its session \d+ \(open\); put events it got: ada, alan, grace, edsger \(each once, in order\)/,
+      );
       expect(output).toMatch(/is a follower again, caught up to index \d+/);
       expect(output).toContain('demo done: cluster stopped cleanly');
       expect(code, output).toBe(0);
@@ -68,4 +73,50 @@ describe('copycat cluster --demo', () => {
     expect(unknown.code).toBe(2);
     expect(unknown.output).toContain("unknown command 'frobnicate'");
   });
+});
+
+describe('copycat status and copycat map', () => {
+  let cluster: ReplicaCluster | undefined;
+  const dir = mkdtempSync(path.join(tmpdir(), 'copycat-cli-map-'));
+  afterAll(async () => {
+    await cluster?.kill();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('report the leader and members, and put, get and remove keys through a client session', async () => {
+    const members = (await freePorts(3)).map((port) => `127.0.0.1:${port}`);
+    cluster = new ReplicaCluster({ members, root: dir, output: 'pipe' });
+    cluster.start();
+    await cluster.waitForLeader(30_000);
+    const list = members.join(',');
+
+    const status = await run(['status', '--members', list]);
+    expect(status.code, status.output).toBe(0);
+    expect(status.output).toMatch(/leader: 127\.0\.0\.1:\d+ \(term \d+\), commit index \d+/);
+    for (const member of members)
+      expect(status.output).toMatch(new RegExp(`${member.replace(/\./g, '\\.')}\\s+active\\s+available`));
+
+    const put = await run(['map', 'put', 'users', 'ada', 'lovelace', '--members', list]);
+    expect(put.output.trim()).toBe('ok (no previous value)');
+    const again = await run(['map', 'put', 'users', 'ada', 'byron', '--members', list]);
+    expect(again.output.trim()).toBe('ok (previous value: lovelace)');
+    const get = await run(['map', 'get', 'users', 'ada', '--members', list, '--consistency', 'sequential']);
+    expect(get.output.trim()).toBe('byron');
+    const other = await run(['map', 'get', 'default', 'ada', '--members', list]);
+    expect(other.output.trim()).toBe('(absent)');
+    const removed = await run(['map', 'remove', 'users', 'ada', '--members', list]);
+    expect(removed.output.trim()).toBe('ok (previous value: byron)');
+    const gone = await run(['map', 'get', 'users', 'ada', '--members', list]);
+    expect([gone.code, gone.output.trim()]).toEqual([0, '(absent)']);
+  }, 120_000);
+
+  it('fail with a one-line error when the arguments are wrong or nobody answers', async () => {
+    const usage = await run(['map', 'put', 'users', 'ada', '--members', '127.0.0.1:1']);
+    expect(usage.code).toBe(2);
+    expect(usage.output.split('\n')[0]).toBe('copycat: map put needs NAME, KEY and VALUE');
+    const [port] = await freePorts(1);
+    const nobody = await run(['status', '--members', `127.0.0.1:${port}`, '--timeout', '1000']);
+    expect(nobody.code).toBe(1);
+    expect(nobody.output.trim().split('\n').at(-1)).toBe('copycat: no member answered');
+  }, 60_000);
 });

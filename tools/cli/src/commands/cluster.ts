@@ -1,30 +1,16 @@
 /**
  * `copycat cluster [--size 3] [--dir .copycat] [--port 5001] [--demo]`: starts a local cluster of
  * real replica processes over WebSocket with disk storage, prints addresses and leader changes,
- * then uses it: writes keys through the leader, kills the leader with SIGKILL, shows the new
- * leader serving the same data, and restarts the killed replica. With `--demo` it then stops;
+ * then uses it through a `RaftClient` session, as an application would: writes and reads keys,
+ * kills the leader with SIGKILL, shows the same session carrying on with the new leader (reads
+ * see the earlier writes), and restarts the killed replica. With `--demo` it then stops;
  * otherwise it keeps running until Ctrl-C, which stops every replica cleanly.
  */
-import { fork, type ChildProcess } from 'node:child_process';
-import { createRequire } from 'node:module';
-import { mkdirSync } from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { command, query, type RaftClient } from '@copycat/client';
 import type { Args } from '../args.js';
-import type { ChildMessage, ParentMessage } from '../ipc.js';
-
-interface Replica {
-  address: string;
-  directory: string;
-  process: ChildProcess | undefined;
-  state: string;
-  term: number;
-  commitIndex: number;
-}
-
-const main = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', 'main.ts');
-const tsx = createRequire(import.meta.url).resolve('tsx');
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+import { connectClient } from '../client.js';
+import { ReplicaCluster, waitUntil } from '../replicas.js';
 
 export async function clusterCommand(args: Args): Promise<void> {
   const size = args.integer('size', 3, 1, 9);
@@ -32,64 +18,31 @@ export async function clusterCommand(args: Args): Promise<void> {
   const root = path.resolve(args.string('dir', '.copycat'));
   const demo = args.flag('demo');
   const members = Array.from({ length: size }, (_, i) => `127.0.0.1:${port + i}`);
-  const replicas: Replica[] = members.map((address, i) => ({
-    address,
-    directory: path.join(root, `replica-${i + 1}`),
-    process: undefined,
-    state: 'starting',
-    term: 0,
-    commitIndex: 0,
-  }));
+  const cluster = new ReplicaCluster({ members, root });
   let lastLeader: string | undefined;
   let lastTerm = 0;
-  let nextId = 1;
-  const waiting = new Map<number, (message: Extract<ChildMessage, { type: 'result' }>) => void>();
   let stopping = false;
+  let client: RaftClient | undefined;
 
-  const start = (replica: Replica) => {
-    mkdirSync(replica.directory, { recursive: true });
-    const child = fork(
-      main,
-      ['server', '--address', replica.address, '--members', members.join(','), '--dir', replica.directory],
-      {
-        execArgv: ['--conditions=@copycat/source', '--import', tsx],
-        stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
-      },
-    );
-    replica.process = child;
-    child.on('message', (message: ChildMessage) => {
-      if (message.type === 'result') {
-        waiting.get(message.id)?.(message);
-        waiting.delete(message.id);
-        return;
-      }
-      replica.state = message.state;
-      replica.term = message.term;
-      replica.commitIndex = message.commitIndex;
-      if (message.state === 'leader' && (message.address !== lastLeader || message.term !== lastTerm)) {
-        lastLeader = message.address;
-        lastTerm = message.term;
-        console.log(`leader: ${message.address} (term ${message.term})`);
+  for (const replica of cluster.replicas) {
+    replica.onState(() => {
+      const leader = cluster.leader();
+      if (leader !== undefined && (leader.address !== lastLeader || leader.term !== lastTerm)) {
+        lastLeader = leader.address;
+        lastTerm = leader.term;
+        console.log(`leader: ${leader.address} (term ${leader.term})`);
       }
     });
-    child.on('exit', (code, signal) => {
-      if (replica.process === child) replica.process = undefined;
-      replica.state = 'stopped';
+    replica.onExit(({ code, signal }) => {
       if (!stopping && signal !== 'SIGKILL')
         console.error(`${replica.address} exited (${signal ?? `code ${code}`})`);
     });
-  };
+  }
 
   const stopAll = async () => {
     stopping = true;
-    const exits = replicas.flatMap((r) =>
-      r.process === undefined
-        ? []
-        : [new Promise<void>((resolve) => r.process!.once('exit', () => resolve()))],
-    );
-    for (const r of replicas) r.process?.kill('SIGTERM');
-    await Promise.race([Promise.all(exits), sleep(10_000)]);
-    for (const r of replicas) r.process?.kill('SIGKILL');
+    await client?.close().catch(() => {});
+    await cluster.stop();
   };
 
   process.on('SIGINT', () => {
@@ -97,72 +50,60 @@ export async function clusterCommand(args: Args): Promise<void> {
     void stopAll().then(() => process.exit(0));
   });
 
-  const leader = () => replicas.find((r) => r.state === 'leader' && r.process !== undefined);
-  const waitFor = async (what: string, predicate: () => boolean, ms = 20_000) => {
-    const started = Date.now();
-    while (!predicate()) {
-      if (Date.now() - started > ms) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
-      await sleep(20);
-    }
-    return Date.now() - started;
-  };
-
-  /** Submits a command through whichever replica leads now, retrying across leader changes. */
-  const submit = async (name: string, commandArgs: unknown): Promise<unknown> => {
-    const deadline = Date.now() + 20_000;
-    let lastError = 'no leader';
-    while (Date.now() < deadline) {
-      const target = leader();
-      if (target?.process !== undefined) {
-        const id = nextId++;
-        const reply = new Promise<Extract<ChildMessage, { type: 'result' }>>((resolve) =>
-          waiting.set(id, resolve),
-        );
-        target.process.send({ type: 'submit', id, name, args: commandArgs } satisfies ParentMessage);
-        const result = await Promise.race([reply, sleep(5_000).then(() => undefined)]);
-        if (result?.ok === true) return result.value;
-        lastError = result === undefined ? 'no answer' : result.error;
-      }
-      await sleep(50);
-    }
-    throw new Error(`could not submit ${name}: ${lastError}`);
-  };
-
   console.log(`starting ${size} replicas (data in ${root}):`);
-  for (const r of replicas) console.log(`  ${r.address}  ${r.directory}`);
-  for (const r of replicas) start(r);
-  await waitFor('a leader', () => leader() !== undefined);
+  for (const r of cluster.replicas) console.log(`  ${r.address}  ${r.directory}`);
+  cluster.start();
 
   try {
-    console.log('\nusing it: a replicated key-value map');
+    await cluster.waitForLeader();
+    client = await connectClient(members, { connectTimeout: 20_000 });
+    const session = client.session.id;
+    const events: string[] = [];
+    client.onEvent<{ key: string }>('put', (event) => events.push(event.key));
+    await client.submit(command('listen'));
+    const put = (key: string, value: string) => client!.submit(command<unknown>('put', { key, value }));
+    const get = (key: string) => client!.submit(query<unknown>('get', { key }));
+    const mapSize = () => client!.submit(query<number>('size'));
+
+    console.log(`\nusing it: a replicated key-value map, through client session ${session}`);
     for (const [key, value] of [
       ['ada', 'lovelace'],
       ['alan', 'turing'],
       ['grace', 'hopper'],
     ] as const) {
-      const previous = await submit('put', { key, value });
-      console.log(
-        `  put ${key} = ${value}${previous === undefined ? '' : ` (was ${JSON.stringify(previous)})`}`,
-      );
+      const previous = await put(key, value);
+      console.log(`  put ${key} = ${value}${previous === null ? '' : ` (was ${JSON.stringify(previous)})`}`);
     }
-    console.log(`  size = ${String(await submit('size', {}))}`);
+    console.log(`  get alan = ${String(await get('alan'))}; size = ${await mapSize()}`);
 
     if (size >= 3) {
-      const victim = leader()!;
+      const victim = cluster.leader()!;
       console.log(`\nkilling the leader ${victim.address} with SIGKILL...`);
-      victim.process?.kill('SIGKILL');
-      victim.state = 'killed';
-      const elapsed = await waitFor('a new leader', () => leader() !== undefined && leader() !== victim);
-      console.log(`  new leader ${leader()!.address} after ${elapsed} ms`);
-      console.log(`  get ada = ${String(await submit('get', { key: 'ada' }))} (committed before the crash)`);
-      await submit('put', { key: 'edsger', value: 'dijkstra' });
-      console.log(`  put edsger = dijkstra; size = ${String(await submit('size', {}))}`);
+      const killedAt = Date.now();
+      await victim.kill();
+      // The client notices the lost connection and retries against the others on its own.
+      const read = get('ada').then((value) => ({ value, after: Date.now() - killedAt }));
+      read.catch(() => {}); // awaited below; a failure before then must not go unhandled
+      const { leader, elapsed } = await cluster.waitForLeader(20_000, victim);
+      console.log(`  new leader ${leader.address} after ${elapsed} ms`);
+      const { value, after } = await read;
+      console.log(
+        `  get ada = ${String(value)} (committed before the crash), answered ${after} ms after the kill`,
+      );
+      await put('edsger', 'dijkstra');
+      console.log(`  put edsger = dijkstra; size = ${await mapSize()}`);
+      const same = client.session.id === session && client.session.state === 'open';
+      const inOrder = events.join(',') === 'ada,alan,grace,edsger';
+      console.log(
+        `  the client kept its session ${client.session.id} (${client.session.state})${same ? '' : `, not ${session}!`}` +
+          `; put events it got: ${events.join(', ')}${inOrder ? ' (each once, in order)' : ' (expected ada, alan, grace, edsger!)'}`,
+      );
       console.log(`restarting ${victim.address}...`);
-      start(victim);
-      const target = leader()!;
-      await waitFor(
+      victim.start();
+      await waitUntil(
         'the restarted replica to catch up',
-        () => victim.state === 'follower' && victim.commitIndex >= target.commitIndex,
+        () =>
+          victim.state === 'follower' && victim.commitIndex >= (cluster.leader()?.commitIndex ?? Infinity),
       );
       console.log(`  ${victim.address} is a follower again, caught up to index ${victim.commitIndex}`);
     }

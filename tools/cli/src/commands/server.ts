@@ -1,7 +1,8 @@
 /**
  * `copycat server --address host:port --members a,b,c --dir DIR [--join]`: runs one replica over
- * WebSocket with disk storage until SIGINT/SIGTERM. Started by `copycat cluster`, it also talks
- * to its parent over the IPC channel: state changes go up, `submit` requests come down.
+ * WebSocket with disk storage until SIGINT/SIGTERM. Started with an IPC channel (by `copycat
+ * cluster`, the chaos test, the cluster benchmark: `replicas.ts`), it reports its state to its
+ * parent and stops when the parent goes away. Clients reach it over WebSocket like any user.
  */
 import { consoleLogger } from '@copycat/common';
 import { RaftServer } from '@copycat/server';
@@ -15,14 +16,16 @@ export async function serverCommand(args: Args): Promise<void> {
   const members = args.list('members');
   const directory = args.string('dir');
   const logger = consoleLogger({ level: args.flag('verbose') ? 'debug' : 'warn', name: address });
-  const server = new RaftServer({
+  const server: RaftServer = new RaftServer({
     address,
     transport: new WebSocketTransport(),
     storage: { directory, level: 'disk' },
-    stateMachine: () => new KeyValueStateMachine(),
+    stateMachine: () => new KeyValueStateMachine({ serverStatus: () => server.status() }),
     logger,
   });
-  const send = (message: ChildMessage) => process.send?.(message);
+  const send = (message: ChildMessage) => {
+    if (process.connected) process.send?.(message);
+  };
   const report = () =>
     send({
       type: 'state',
@@ -38,6 +41,8 @@ export async function serverCommand(args: Args): Promise<void> {
   const stop = async () => {
     if (stopping) return;
     stopping = true;
+    // A shutdown that hangs must not keep a replica around after its parent asked it to stop.
+    setTimeout(() => process.exit(1), 10_000).unref();
     await server.shutdown();
     process.exit(0);
   };
@@ -45,21 +50,7 @@ export async function serverCommand(args: Args): Promise<void> {
   process.on('SIGTERM', () => void stop());
   process.on('disconnect', () => void stop());
   process.on('message', (message: ParentMessage) => {
-    if (message.type === 'submit') {
-      server.submitInternal(message.name, message.args).then(
-        (value) => send({ type: 'result', id: message.id, ok: true, value }),
-        (error: Error) =>
-          send({
-            type: 'result',
-            id: message.id,
-            ok: false,
-            error: `${error.name}: ${error.message}`,
-            leader: server.leader,
-          }),
-      );
-    } else if (message.type === 'status') {
-      report();
-    }
+    if (message.type === 'status') report();
   });
 
   if (args.flag('join')) await server.join(members);
