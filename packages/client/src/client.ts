@@ -17,6 +17,7 @@
 import {
   ClosedError,
   ConfigurationError,
+  TimeoutError,
   UnknownSessionError,
   type CopycatError,
   type Listener,
@@ -153,9 +154,14 @@ export class RaftClient {
   /**
    * Connects to one of `members` and opens a session. Retries (with backoff, across the members)
    * until it succeeds, `close()` is called, or a server refuses for good (e.g. `UNAUTHORIZED`,
-   * which closes the client).
+   * which closes the client). With `options.timeout` (ms) it gives up after that long: the
+   * client is closed and the promise rejects with `TimeoutError`.
    */
-  async connect(members: readonly string[]): Promise<void> {
+  async connect(members: readonly string[], options: { timeout?: number } = {}): Promise<void> {
+    const timeout = options.timeout;
+    if (timeout !== undefined && !(typeof timeout === 'number' && timeout > 0 && Number.isFinite(timeout))) {
+      throw new ConfigurationError(`connect timeout must be a positive number of ms, got ${show(timeout)}`);
+    }
     if (!Array.isArray(members) || members.length === 0) {
       throw new ConfigurationError('connect needs a non-empty list of member addresses');
     }
@@ -169,7 +175,25 @@ export class RaftClient {
     this.phase = 'connecting';
     this.connections.setMembers(members);
     this.recover(0);
-    await this.recovery;
+    if (timeout === undefined) return this.recovery;
+    let expired = false;
+    let timer: { cancel(): void } | undefined;
+    const deadline = new Promise<never>((_, reject) => {
+      timer = this.scheduler.schedule(timeout, () => {
+        expired = true;
+        reject(
+          new TimeoutError(`could not open a session with any of ${members.join(', ')} within ${timeout} ms`),
+        );
+      });
+    });
+    try {
+      await Promise.race([this.recovery, deadline]);
+    } catch (error) {
+      if (expired) await this.close();
+      throw error;
+    } finally {
+      timer?.cancel();
+    }
   }
 
   /**

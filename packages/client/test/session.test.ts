@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ClosedError, UnauthorizedError, UnknownSessionError } from '@copycat/common';
+import { ClosedError, TimeoutError, UnauthorizedError, UnknownSessionError } from '@copycat/common';
 import { MessageType } from '@copycat/protocol';
 import { command } from '@copycat/client';
 import { FakeCluster } from './support/fake-cluster.js';
@@ -17,6 +17,20 @@ describe('connect and register', () => {
     expect(changes).toEqual([{ id, state: 'open', previous: 'closed' }]);
     expect(client.members).toEqual(cluster.addresses);
     expect(cluster.sessions.get(id!)!.timeout).toBe(4500);
+  });
+
+  it('gives up after the connect timeout when no member answers, and closes the client', async () => {
+    const cluster = await FakeCluster.start();
+    const client = cluster.client();
+    const started = cluster.scheduler.now();
+    const error = await cluster.failure(
+      client.connect(['local:nobody', 'local:nothing'], { timeout: 2_000 }),
+    );
+    expect(error).toBeInstanceOf(TimeoutError);
+    expect(cluster.scheduler.now() - started).toBeGreaterThanOrEqual(2_000);
+    expect(client.session.state).toBe('closed');
+    await expect(client.submit(command('add'))).rejects.toBeInstanceOf(ClosedError);
+    await expect(client.connect(['local:a'], { timeout: 0 })).rejects.toThrow(/positive/);
   });
 
   it('has session id 0 and state closed before connect()', async () => {

@@ -329,6 +329,7 @@ export class ClientService {
       type?: number;
       id?: number;
     };
+
     const { type: _type, id: _responseId, ...body } = response;
     return body as Body<R['type']>;
   }
