@@ -27,6 +27,7 @@ const result = spawnSync(
     '@copycat/server',
     'test/simulation.test.ts',
     'test/fault-schedule.test.ts',
+    'test/client-simulation.test.ts',
     '--testTimeout',
     '0',
   ],
@@ -36,14 +37,16 @@ const result = spawnSync(
       ...process.env,
       COPYCAT_SIM_SEEDS: String(seeds),
       COPYCAT_REAL_SIM_SEEDS: String(seeds),
+      COPYCAT_CLIENT_SIM_SEEDS: String(seeds),
       COPYCAT_SIM_FIRST_SEED: String(first),
     },
   },
 );
 const seconds = (performance.now() - start) / 1000;
-// The core suite runs each seed in three fault variants, the real-component suite in two.
-const runs = seeds * 5;
+// The core suite runs each seed in three fault variants, the real-component suite in two, the
+// client suite in one (its read level varies with the seed).
+const runs = seeds * 6;
 console.log(
-  `sim: ${runs} seeded runs (${seeds} seeds x 5 variants) in ${seconds.toFixed(1)} s: ${(runs / seconds).toFixed(1)} runs/s`,
+  `sim: ${runs} seeded runs (${seeds} seeds x 6 variants) in ${seconds.toFixed(1)} s: ${(runs / seconds).toFixed(1)} runs/s`,
 );
 process.exit(result.status ?? 1);

@@ -1,5 +1,5 @@
 export { ByteBuffer, varUintSize } from './byte-buffer.js';
-export { crc32c } from './crc32c.js';
+export { crc32c, crc32cImplementation, crc32cPortable } from './crc32c.js';
 export {
   Serializer,
   FIRST_USER_TYPE_ID,

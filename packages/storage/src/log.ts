@@ -44,7 +44,7 @@ import {
   type RecordBatch,
 } from './record.js';
 import { recoverLog } from './recover.js';
-import { Segment } from './segment.js';
+import { BlockPool, Segment } from './segment.js';
 import {
   MARK_OFFSET,
   SEGMENT_HEADER_SIZE,
@@ -175,6 +175,15 @@ export interface LogConfig {
   logger: Logger;
 }
 
+interface ReservedBatch {
+  segment: Segment;
+  bytes: Uint8Array;
+  view: DataView;
+  /** Where the batch starts in `bytes`, and in the segment's file. */
+  at: number;
+  offset: number;
+}
+
 interface Waiter {
   seq: number;
   resolve(): void;
@@ -204,6 +213,7 @@ export class SegmentedLog implements Log {
   private readonly runs: TermRuns;
   private nextId: number;
   private readonly maxRecordSize: number;
+  private readonly pool = new BlockPool();
 
   private readonly tasks: Task[] = [];
   /** Rewrites and merges in progress (their heavy part runs beside the queue). */
@@ -269,6 +279,7 @@ export class SegmentedLog implements Log {
     const list: readonly Entry[] = 'index' in entries ? [entries] : entries;
     let expected = this.last + 1;
     let previousTerm = this.runs.lastTerm;
+    let total = 0;
     for (const entry of list) {
       validateEntry(entry);
       this.checkOrder(entry.index, entry.term, expected, previousTerm, options);
@@ -278,12 +289,31 @@ export class SegmentedLog implements Log {
           `entry ${entry.index} needs ${size} bytes, more than a segment holds (maxSegmentSize ${this.config.maxSegmentSize})`,
         );
       }
+      total += size;
       expected = entry.index + 1;
       previousTerm = entry.term;
     }
-    for (const entry of list) {
-      const slot = this.place(entry.index, entry.term, recordSize(entry.payload.length));
-      writeRecord(slot.bytes, slot.view, slot.at, entry);
+    if (list.length === 0) return this.last;
+    const batch = this.reserveBatch(expected - 1, total);
+    if (batch !== undefined) {
+      // The whole batch encoded straight into one reserved run of the block: one pass, no
+      // per-entry reservation.
+      const { segment, bytes, view } = batch;
+      let at = batch.at;
+      let offset = batch.offset;
+      for (const entry of list) {
+        const size = writeRecord(bytes, view, at, entry);
+        segment.setOffset(entry.index, offset);
+        this.runs.push(entry.index, entry.term);
+        at += size;
+        offset += size;
+      }
+      this.last = expected - 1;
+    } else {
+      for (const entry of list) {
+        const slot = this.place(entry.index, entry.term, recordSize(entry.payload.length));
+        writeRecord(slot.bytes, slot.view, slot.at, entry);
+      }
     }
     this.afterAppend(list.length);
     return this.last;
@@ -311,11 +341,23 @@ export class SegmentedLog implements Log {
       previousTerm = term;
       at += size;
     }
-    for (let at = 0; at < bytes.length;) {
-      const size = view.getUint32(at) + 4;
-      const slot = this.place(recordIndex(view, at), recordTerm(view, at), size);
-      slot.bytes.set(bytes.subarray(at, at + size), slot.at);
-      at += size;
+    const batch = count === 0 ? undefined : this.reserveBatch(expected - 1, bytes.length);
+    if (batch !== undefined) {
+      // One copy of the whole batch, then the offsets.
+      batch.bytes.set(bytes, batch.at);
+      for (let at = 0; at < bytes.length;) {
+        batch.segment.setOffset(recordIndex(view, at), batch.offset + at);
+        this.runs.push(recordIndex(view, at), recordTerm(view, at));
+        at += view.getUint32(at) + 4;
+      }
+      this.last = expected - 1;
+    } else {
+      for (let at = 0; at < bytes.length;) {
+        const size = view.getUint32(at) + 4;
+        const slot = this.place(recordIndex(view, at), recordTerm(view, at), size);
+        slot.bytes.set(bytes.subarray(at, at + size), slot.at);
+        at += size;
+      }
     }
     this.afterAppend(count);
     return { bytes, firstIndex: first, lastIndex: expected - 1, count };
@@ -338,12 +380,26 @@ export class SegmentedLog implements Log {
     }
   }
 
+  /**
+   * Reserves `bytes` for a batch of records ending at `lastIndex` in the last segment, if they
+   * all fit there (else undefined: the caller places records one by one, rolling over).
+   */
+  private reserveBatch(lastIndex: number, bytes: number): ReservedBatch | undefined {
+    const segment = this.segs[this.segs.length - 1]!;
+    if (lastIndex - segment.firstIndex >= segment.maxEntries || segment.size + bytes > segment.maxBytes)
+      return undefined;
+    const slot = segment.reserve(bytes, this.pool);
+    this.unwritten += bytes;
+    this.stats.appendedBytes += bytes;
+    return { segment, bytes: slot.bytes, view: slot.view, at: slot.at, offset: slot.offset };
+  }
+
   /** Reserves room for a record at the end of the log (rolling over if needed). */
   private place(index: number, term: number, size: number): ReturnType<Segment['reserve']> {
     let segment = this.segs[this.segs.length - 1]!;
     const full = segment.size > SEGMENT_HEADER_SIZE && segment.size + size > segment.maxBytes;
     if (index - segment.firstIndex >= segment.maxEntries || full) segment = this.rollover(index);
-    const slot = segment.reserve(size);
+    const slot = segment.reserve(size, this.pool);
     segment.setOffset(index, slot.offset);
     this.runs.push(index, term);
     this.last = index;
@@ -406,7 +462,7 @@ export class SegmentedLog implements Log {
     const segment = this.segs[this.segmentIndexFor(index)]!;
     const offset = segment.offsetOf(index);
     if (offset === 0) return undefined;
-    const { bytes, shared } = segment.read(offset, segment.endOf(index));
+    const { bytes, shared } = segment.read(offset, segment.endOf(index), true);
     const view = viewOf(bytes);
     if (!shared) this.verify(segment, bytes, offset, index);
     return readRecord(bytes, view, 0, shared);
@@ -427,7 +483,7 @@ export class SegmentedLog implements Log {
       if (first === undefined || first > to) continue;
       const lastStored = segment.previousStored(to)!;
       const begin = segment.offsetOf(first);
-      const { bytes, shared } = segment.read(begin, segment.endOf(lastStored));
+      const { bytes, shared } = segment.read(begin, segment.endOf(lastStored), true);
       if (!shared) this.verify(segment, bytes, begin);
       const view = viewOf(bytes);
       for (let at = 0; at < bytes.length; at += view.getUint32(at) + 4)
@@ -692,7 +748,7 @@ export class SegmentedLog implements Log {
           if (last?.file !== undefined && last.watermark < last.syncedEnd) {
             // A clean close records that the whole tail is durable: after it, any bad record
             // at all is reported as corruption rather than taken for a torn write.
-            await this.writeMark(last, last.syncedEnd);
+            this.writeMark(last, last.syncedEnd);
             await this.syncFile(last);
           }
         } catch (e) {
@@ -814,7 +870,6 @@ export class SegmentedLog implements Log {
 
   private async writeAll(withMarks: boolean): Promise<void> {
     const segments = this.segs.slice();
-    const work: Promise<void>[] = [];
     if (withMarks) {
       // The durable end from earlier syncs goes out with this round's data: it only ever
       // claims bytes that an earlier sync completed.
@@ -825,18 +880,14 @@ export class SegmentedLog implements Log {
           segment.pendingCut === undefined &&
           segment.watermark + MARK_INTERVAL <= segment.syncedEnd
         ) {
-          work.push(this.writeMark(segment, segment.syncedEnd));
+          this.writeMark(segment, segment.syncedEnd);
         }
       }
     }
-    work.push(
-      (async () => {
-        for (const segment of segments) await this.writeSegment(segment);
-      })(),
-    );
-    await Promise.all(work);
+    for (const segment of segments) if (segment.writtenEnd < segment.size) await this.writeSegment(segment);
     let budget = this.config.cacheSize;
-    for (let k = this.segs.length - 1; k >= 0; k--) budget = Math.max(0, budget - this.segs[k]!.trim(budget));
+    for (let k = this.segs.length - 1; k >= 0; k--)
+      budget = Math.max(0, budget - this.segs[k]!.trim(budget, this.pool));
   }
 
   private async writeSegment(segment: Segment): Promise<void> {
@@ -875,8 +926,13 @@ export class SegmentedLog implements Log {
     if (this.config.fsync) await this.directory.sync();
   }
 
-  private async writeMark(segment: Segment, durableEnd: number): Promise<void> {
-    await segment.file!.write(encodeMark(segment.mark(durableEnd)), MARK_OFFSET);
+  /**
+   * Rewrites the segment's mark (32 bytes into the page cache, like a small append: written
+   * synchronously, so a flush that carries it does not wait a thread-pool round trip before its
+   * sync).
+   */
+  private writeMark(segment: Segment, durableEnd: number): void {
+    segment.file!.writeSync(encodeMark(segment.mark(durableEnd)), MARK_OFFSET);
     segment.watermark = durableEnd;
   }
 
@@ -907,7 +963,7 @@ export class SegmentedLog implements Log {
     const written = segment.writtenEnd;
     await this.syncFile(segment);
     segment.syncedEnd = Math.max(segment.syncedEnd, written);
-    await this.writeMark(segment, segment.syncedEnd);
+    this.writeMark(segment, segment.syncedEnd);
     await this.syncFile(segment);
   }
 
@@ -916,7 +972,7 @@ export class SegmentedLog implements Log {
     while (segment.pendingCut !== undefined && !segment.removed && segment.file !== undefined) {
       const cut = segment.pendingCut;
       if (segment.watermark > cut) {
-        await this.writeMark(segment, cut);
+        this.writeMark(segment, cut);
         await this.syncFile(segment);
       }
       await segment.file.truncate(cut);
@@ -932,7 +988,7 @@ export class SegmentedLog implements Log {
   private async writeStartMark(segment: Segment): Promise<void> {
     // A segment whose file is not created yet gets the mark with its header.
     if (segment.removed || segment.file === undefined) return;
-    await this.writeMark(segment, segment.watermark);
+    this.writeMark(segment, segment.watermark);
     await this.syncFile(segment);
   }
 

@@ -22,6 +22,29 @@ interface Block {
   view: DataView;
   used: number;
   open: boolean;
+  /** A view of it left the segment (`read` without `transient`): never reused. */
+  exposed: boolean;
+}
+
+/**
+ * Spare full-size blocks of one log, reused for new appends. A fresh 1 MiB buffer costs a page
+ * fault per 4 KiB on first write (and an munmap when collected): 10-15% of the CPU time of a
+ * 1 KiB x 256 append here. Only blocks trimmed after being written to the file, and never
+ * exposed to a caller, come back here, so no view anyone holds can see their bytes change.
+ */
+export class BlockPool {
+  private readonly spare: { bytes: Uint8Array; view: DataView }[] = [];
+
+  constructor(private readonly limit = 4) {}
+
+  take(): { bytes: Uint8Array; view: DataView } | undefined {
+    return this.spare.pop();
+  }
+
+  give(block: Block): void {
+    if (block.exposed || block.bytes.length !== BLOCK_SIZE || this.spare.length >= this.limit) return;
+    this.spare.push({ bytes: block.bytes, view: block.view });
+  }
 }
 
 export class Segment {
@@ -185,18 +208,24 @@ export class Segment {
   // ---- bytes ----------------------------------------------------------------------------------
 
   /** Reserves `length` bytes at the end; returns where to write them. */
-  reserve(length: number): { bytes: Uint8Array; view: DataView; at: number; offset: number } {
+  reserve(
+    length: number,
+    pool?: BlockPool,
+  ): { bytes: Uint8Array; view: DataView; at: number; offset: number } {
     let block = this.blocks[this.blocks.length - 1];
     if (block === undefined || !block.open || block.bytes.length - block.used < length) {
       if (block !== undefined) block.open = false;
       // No bigger than the segment can grow (small segments in tests and simulations).
-      const bytes = Buffer.allocUnsafe(Math.max(length, Math.min(BLOCK_SIZE, this.maxBytes - this.size)));
+      const size = Math.max(length, Math.min(BLOCK_SIZE, this.maxBytes - this.size));
+      const spare = size === BLOCK_SIZE ? pool?.take() : undefined;
+      const bytes = spare?.bytes ?? Buffer.allocUnsafe(size);
       block = {
         start: this.size,
         bytes,
-        view: new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength),
+        view: spare?.view ?? new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength),
         used: 0,
         open: true,
+        exposed: false,
       };
       this.blocks.push(block);
     }
@@ -228,20 +257,25 @@ export class Segment {
     return this.blocks[0]?.start ?? this.size;
   }
 
-  /** Drops leading blocks that are safely in the file, until at most `budget` bytes remain. */
-  trim(budget: number): number {
+  /**
+   * Drops leading blocks that are safely in the file, until at most `budget` bytes remain.
+   * Their bytes are written (so no write is in flight from them): unexposed ones go to `pool`.
+   */
+  trim(budget: number, pool?: BlockPool): number {
     const validEnd = Math.min(this.writtenEnd, this.pendingCut ?? Infinity);
     let cached = this.cachedBytes;
     while (this.blocks.length > 1 && cached > budget) {
       const first = this.blocks[0]!;
       if (first.start + first.used > validEnd) break;
       this.blocks.shift();
+      pool?.give(first);
       cached -= first.used;
     }
     if (this.blocks.length === 1 && cached > budget) {
       const only = this.blocks[0]!;
       if (!only.open && only.start + only.used <= validEnd) {
         this.blocks.shift();
+        pool?.give(only);
         cached = 0;
       }
     }
@@ -268,13 +302,15 @@ export class Segment {
   /**
    * The bytes [start, end) of the segment. `shared` is true when they are a view of memory the
    * log keeps (never modified, but not to be modified either); otherwise a fresh array read
-   * from the file.
+   * from the file. `transient`: the caller drops the view before it returns (copies what it
+   * keeps), so the block may later be reused.
    */
-  read(start: number, end: number): { bytes: Uint8Array; shared: boolean } {
+  read(start: number, end: number, transient = false): { bytes: Uint8Array; shared: boolean } {
     const first = this.blocks[0];
     if (first !== undefined && start >= first.start) {
       for (const block of this.blocks) {
         if (start >= block.start && end <= block.start + block.used) {
+          if (!transient) block.exposed = true;
           return {
             bytes: new Uint8Array(
               block.bytes.buffer,

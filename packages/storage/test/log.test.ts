@@ -488,6 +488,44 @@ describe.each(LEVELS)('Log at level %s', (level: Level) => {
     await again.close();
   });
 
+  it('appends a batch in one piece or across a rollover, and reads it back the same', async () => {
+    const { storage, log } = await open({ maxSegmentSize: 64 * 1024, maxEntriesPerSegment: 1000 });
+    // A segment holds 279 records of 234 B. The first batch fits in one reservation; the second
+    // goes record by record across two rollovers; the third fits the last segment again.
+    const batches = [entries(1, 200, 1, 200), entries(201, 600, 2, 200), entries(601, 700, 2, 200)];
+    for (const batch of batches) log.append(batch);
+    expect(log.segments().map((s) => [s.firstIndex, s.lastIndex])).toEqual([
+      [1, 279],
+      [280, 558],
+      [559, 700],
+    ]);
+    const all = batches.flat();
+    expect(log.getRange(1, 700)).toEqual(all);
+    await log.flush();
+    const again = await reopen(storage, log);
+    expect(again.getRange(1, 700)).toEqual(all);
+    await storage.close();
+  });
+
+  it('never reuses memory under bytes that getRecords handed out', async () => {
+    // cacheSize 0: every block is dropped from memory once written, and spare blocks are reused
+    // for later appends; a block a caller holds a view of must not be among them.
+    const { storage, log } = await open({ cacheSize: 0 });
+    log.append(entries(1, 900, 1, 1000));
+    const batch = log.getRecords(1, 64 * 1024);
+    const held = batch.bytes.slice();
+    await log.flush();
+    for (let first = 901; first < 12_000; first += 900) {
+      log.append(entries(first, first + 899, 1, 1000));
+      await log.flush();
+    }
+    expect(Buffer.compare(batch.bytes, held)).toBe(0);
+    expect(decodeRecords(batch.bytes)).toEqual(entries(1, batch.count, 1, 1000));
+    for (let index = 1; index <= log.lastIndex; index += 97)
+      expect(log.get(index)).toEqual(entry(index, 1, { size: 1000 }));
+    await storage.close();
+  });
+
   it('returns payload copies from get, so callers cannot change stored data', async () => {
     const { storage, log } = await open();
     log.append(entry(1));
