@@ -176,6 +176,7 @@ export class RaftServer {
         scheduler: this.scheduler,
         logger: this.logger,
         waitTimeout,
+        defaultSessionTimeout: this.timing.sessionTimeout,
         staleAfter: 2 * this.timing.heartbeatInterval,
       });
       this.clients = clients;

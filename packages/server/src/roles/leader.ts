@@ -58,6 +58,11 @@ export class LeaderRole extends Role {
   private sendNumber = 0;
   /** Send number at which the last heartbeat round for reads started. */
   private readRound = 0;
+  /**
+   * Set once a transfer starts: its votes skip stickiness, and a late `timeoutNow` can still
+   * elect the target after the transfer timed out here, so no lease holds for the rest of the term.
+   */
+  private leaseRevoked = false;
   /** A member's reachability changed: the node turns this into a configuration change. */
   readonly availabilityChanges = new Listeners<{ address: string; status: MemberStatus }>();
 
@@ -454,7 +459,7 @@ export class LeaderRole extends Role {
    * leader can exist yet. Never during a leadership transfer, whose votes skip stickiness.
    */
   hasLease(): boolean {
-    if (this.closed || this.transfer !== undefined) return false;
+    if (this.closed || this.transfer !== undefined || this.leaseRevoked) return false;
     const raft = this.raft;
     const lease = raft.timing.electionTimeout * (1 - raft.timing.clockDriftBound);
     const since = this.ackedQuorum((p) => p.lastAckedSend, Number.NEGATIVE_INFINITY);
@@ -473,6 +478,7 @@ export class LeaderRole extends Role {
         new IllegalMemberStateError(`already transferring leadership to ${this.transfer.target}`),
       );
     }
+    this.leaseRevoked = true;
     return new Promise<void>((resolve, reject) => {
       this.after(raft.timing.electionTimeout, () => {
         if (this.transfer?.target !== target) return;

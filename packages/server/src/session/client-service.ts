@@ -41,6 +41,8 @@ export interface ClientServiceOptions {
   serializer: Serializer;
   scheduler: Scheduler;
   logger: Logger;
+  /** The session timeout for clients that ask for none (ms). */
+  defaultSessionTimeout: number;
   /** How long a request may wait here for the log or the state machine (ms). */
   waitTimeout: number;
   /** A follower that has not heard from its leader for this long forwards sequential queries. */
@@ -60,14 +62,17 @@ export class ClientService {
   private readonly options: ClientServiceOptions;
   private readonly clientConnections = new WeakSet<Connection>();
   private readonly bindings = new Map<number, Connection>();
-  private readonly subscription: { close(): void };
+  private readonly subscriptions: { close(): void }[];
 
   constructor(options: ClientServiceOptions) {
     this.options = options;
-    this.subscription = options.sessions.batches.add(({ session, batch }) => {
-      const connection = this.bindings.get(session.id);
-      if (connection !== undefined) this.sendBatch(connection, session.id, batch);
-    });
+    this.subscriptions = [
+      options.sessions.batches.add(({ session, batch }) => {
+        const connection = this.bindings.get(session.id);
+        if (connection !== undefined) this.sendBatch(connection, session.id, batch);
+      }),
+      options.sessions.closed.add((session) => this.bindings.delete(session.id)),
+    ];
   }
 
   /** Registers the client protocol's handlers on an accepted connection. */
@@ -137,7 +142,11 @@ export class ClientService {
     await this.whileLeader(leader, sessions.ready());
     const entry = sessions.append(
       'register',
-      encodeRegister(this.options.serializer, { client: request.client, timeout: request.timeout }),
+      // The timeout in force goes into the log, so replicas configured differently agree on it.
+      encodeRegister(this.options.serializer, {
+        client: request.client,
+        timeout: request.timeout > 0 ? request.timeout : this.options.defaultSessionTimeout,
+      }),
     );
     const timeout = (await this.whileLeader(
       leader,
@@ -185,11 +194,11 @@ export class ClientService {
     this.bind(request.session, connection, undefined, false);
     const leader = this.leader();
     if (leader === undefined) return this.forward(request);
+    // Giving up leaves the registry's waiter in place: it settles when the command is applied
+    // here (after the client's retry, wherever it lands) or when the session closes.
     const result = await this.whileLeader(
       leader,
       this.options.node.leaderSessions().command(request.session, request.sequence, request.operation),
-      () =>
-        this.options.sessions.cancelWaiters(request.session, request.sequence, new TimeoutError('gave up')),
     );
     return this.resultBody(result);
   }
@@ -289,7 +298,7 @@ export class ClientService {
    * Waits for `work` while `leader` stays the leader, at most `waitTimeout`: a deposed leader
    * answers NO_LEADER at once (with the new leader as a hint) so the client retries there.
    */
-  private whileLeader<T>(leader: LeaderRole, work: Promise<T>, onGiveUp?: () => void): Promise<T> {
+  private whileLeader<T>(leader: LeaderRole, work: Promise<T>): Promise<T> {
     const { node, scheduler } = this.options;
     return new Promise<T>((resolve, reject) => {
       const finish = (): void => {
@@ -299,12 +308,10 @@ export class ClientService {
       const registration = node.context.roleChanges.add(() => {
         if (node.context.role === leader) return;
         finish();
-        onGiveUp?.();
         reject(new NoLeaderError('this server lost leadership; retry at the new leader'));
       });
       const timer = scheduler.schedule(this.options.waitTimeout, () => {
         finish();
-        onGiveUp?.();
         reject(new TimeoutError('the request was not completed in time; retry it'));
       });
       work.then(
@@ -364,7 +371,7 @@ export class ClientService {
   }
 
   close(): void {
-    this.subscription.close();
+    for (const subscription of this.subscriptions) subscription.close();
     this.bindings.clear();
   }
 }

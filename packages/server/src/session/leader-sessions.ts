@@ -146,6 +146,7 @@ export class LeaderSessions {
       const timer = this.options.scheduler.schedule(this.options.gapTimeout, () => {
         if (waiting.get(sequence)?.timer !== timer) return;
         waiting.delete(sequence);
+        if (waiting.size === 0 && this.queued.get(sessionId) === waiting) this.queued.delete(sessionId);
         reject(this.gapError(sessionId, sequence));
       });
       waiting.set(sequence, { operation, resolve, reject, timer });

@@ -54,6 +54,8 @@ export class SessionRegistry implements EventSink {
   private readonly pending = new Map<ServerSession, SessionEvent[]>();
   /** A new event batch was formed (every replica forms it; only the client's server sends it). */
   readonly batches = new Listeners<BatchEvent>();
+  /** A session expired or was closed. */
+  readonly closed = new Listeners<ServerSession>();
 
   constructor(options: SessionRegistryOptions) {
     this.options = options;
@@ -160,6 +162,7 @@ export class SessionRegistry implements EventSink {
     this.hook('onSessionClosed', session);
     this.sessions.delete(session.id);
     this.failWaiters(session.id, new UnknownSessionError(`session ${session.id} is ${session.state}`));
+    this.closed.emit(session);
   }
 
   /**
@@ -295,15 +298,6 @@ export class SessionRegistry implements EventSink {
       if (list === undefined) bySequence.set(sequence, [{ resolve, reject }]);
       else list.push({ resolve, reject });
     });
-  }
-
-  /** Stops waiting (the caller gave up): drops the waiter so it does not leak. */
-  cancelWaiters(sessionId: number, sequence: number, error: Error): void {
-    const bySequence = this.waiters.get(sessionId);
-    const list = bySequence?.get(sequence);
-    if (list === undefined) return;
-    bySequence!.delete(sequence);
-    for (const waiter of list) waiter.reject(error);
   }
 
   private resolveWaiters(sessionId: number, sequence: number, result: CommandResult): void {
