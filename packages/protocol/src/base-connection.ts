@@ -18,9 +18,9 @@ import {
   type ListenerRegistration,
   type Scheduler,
 } from '@copycat/common';
-import { decodeFrame } from './codec.js';
+import { readFrame } from './codec.js';
 import { asCopycatError, errorResponse } from './errors.js';
-import { MessageType, messageTypeName, type RequestType } from './message-type.js';
+import { MessageType, isRequestType, messageTypeName, type RequestType } from './message-type.js';
 import {
   type ErrorResponseBody,
   type Message,
@@ -31,6 +31,7 @@ import {
   type ResponseFor,
 } from './messages/index.js';
 import { type CloseEvent, type Connection, type RequestHandler, type SendOptions } from './transport.js';
+import { isPlainObject } from './schema.js';
 import { readEnvelope, validateRequest, validateResponse } from './validate.js';
 
 export interface BaseConnectionOptions {
@@ -99,7 +100,7 @@ export abstract class BaseConnection implements Connection {
     return this.pending.size;
   }
 
-  send<R extends OutgoingRequest>(request: R, options: SendOptions = {}): Promise<ResponseFor<R>> {
+  send<R extends OutgoingRequest>(request: R, options?: SendOptions): Promise<ResponseFor<R>> {
     if (this.closeEvent !== undefined) {
       return Promise.reject(
         new ClosedError(`cannot send a ${messageTypeName(request.type)} request: the connection is closed`),
@@ -112,7 +113,7 @@ export abstract class BaseConnection implements Connection {
     } catch (error) {
       return Promise.reject(asCopycatError(error));
     }
-    const timeout = options.timeout ?? this.requestTimeout;
+    const timeout = options?.timeout ?? this.requestTimeout;
     return new Promise<Response>((resolve, reject) => {
       const deadline = this.scheduler.now() + timeout;
       this.pending.set(message.id, { type: message.type, timeout, deadline, resolve, reject });
@@ -165,14 +166,33 @@ export abstract class BaseConnection implements Connection {
   /** Handles one received frame (see codec.ts): every message in it, in order. */
   protected receiveFrame(frame: Uint8Array): void {
     if (this.closeEvent !== undefined) return;
-    const { messages, errors } = decodeFrame(frame);
-    for (const message of messages) this.receiveMessage(message);
-    for (const error of errors) this.reportError(error);
+    const values = readFrame(frame);
+    if (values instanceof ProtocolError) {
+      this.reportError(values);
+      return;
+    }
+    // values[0] is the version.
+    for (let i = 1; i < values.length; i++) this.receiveMessage(values[i]);
   }
 
   /** Handles one decoded message: completes a pending request or dispatches a request to its handler. */
   protected receiveMessage(value: unknown): void {
     if (this.closeEvent !== undefined) return;
+    // The common case first, without building an envelope: a response or a request of a known
+    // type with a valid id. Anything else is classified (and answered) below.
+    if (isPlainObject(value)) {
+      const { id, type } = value;
+      if (typeof id === 'number' && Number.isSafeInteger(id) && id > 0) {
+        if (type === MessageType.response) {
+          this.complete(id, value);
+          return;
+        }
+        if (isRequestType(type)) {
+          this.dispatch(type, id, value);
+          return;
+        }
+      }
+    }
     const envelope = readEnvelope(value);
     switch (envelope.kind) {
       case 'response':

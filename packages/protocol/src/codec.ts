@@ -6,10 +6,12 @@
  * a transport coalesce the messages queued in one tick. A frame of only the version carries no
  * message (the WebSocket transport uses it as its hello).
  *
- * The layout is chosen so that the common case costs one encoding and no copy: a one-message
- * frame is exactly what the encoder produces for `[version, message]`, and since its first two
- * bytes are always the same (`0x92` "array of 2", `0x01` the version), several such frames merge
- * into one by writing a new array header and concatenating the messages' bytes.
+ * The layout is chosen so that messages need no re-encoding to be framed: a one-message frame
+ * is exactly what the encoder produces for `[version, message]`, and a frame of n messages is an
+ * array header, the version and the n encodings one after the other. `FrameBuilder` (what the
+ * WebSocket transport sends with) appends each message's encoding to the frame it is building,
+ * once, and writes the header when the frame is taken; `mergeFrames` does the same for frames
+ * that were encoded one by one.
  */
 import { ProtocolError } from '@copycat/common';
 import { Serializer } from '@copycat/io';
@@ -37,6 +39,26 @@ export function encodeMessageFrame(message: Message): Uint8Array {
   return serializer.encode([PROTOCOL_VERSION, message]);
 }
 
+/**
+ * The msgpack encoding of one message (not a frame), as a view of the codec's scratch buffer:
+ * valid only until the next encoding by this module, so copy it at once (`FrameBuilder.add`, or
+ * `slice()` to keep it). Saves allocating an array per message, which costs more than encoding
+ * a small one.
+ */
+export function encodeMessage(message: Message): Uint8Array {
+  return serializer.encodeShared(message);
+}
+
+/** The size of the frame holding only a message whose encoding (`encodeMessage`) has `length` bytes. */
+export function messageFrameSize(length: number): number {
+  return SINGLE_PREFIX + length;
+}
+
+/** The size of a frame of `count` messages whose encodings total `bodyBytes`. */
+function frameSize(count: number, bodyBytes: number): number {
+  return arrayHeaderSize(count + 1) + 1 + bodyBytes;
+}
+
 /** Bytes of msgpack's array header for `count` items. */
 function arrayHeaderSize(count: number): number {
   return count < 16 ? 1 : count < 0x10000 ? 3 : 5;
@@ -45,7 +67,7 @@ function arrayHeaderSize(count: number): number {
 /** The size of the frame `mergeFrames` makes of one-message frames of these sizes in total. */
 export function mergedFrameSize(frames: number, totalBytes: number): number {
   if (frames === 1) return totalBytes;
-  return arrayHeaderSize(frames + 1) + 1 + totalBytes - frames * SINGLE_PREFIX;
+  return frameSize(frames, totalBytes - frames * SINGLE_PREFIX);
 }
 
 /** One frame with the messages of several one-message frames (from `encodeMessageFrame`), in order. */
@@ -54,27 +76,163 @@ export function mergeFrames(frames: readonly Uint8Array[]): Uint8Array {
   let total = 0;
   for (const frame of frames) total += frame.length;
   const merged = allocate(mergedFrameSize(frames.length, total));
-  const count = frames.length + 1;
-  let offset = 0;
-  if (count < 16) {
-    merged[offset++] = 0x90 | count;
-  } else if (count < 0x10000) {
-    merged[offset++] = 0xdc;
-    merged[offset++] = count >>> 8;
-    merged[offset++] = count & 0xff;
-  } else {
-    merged[offset++] = 0xdd;
-    merged[offset++] = count >>> 24;
-    merged[offset++] = (count >>> 16) & 0xff;
-    merged[offset++] = (count >>> 8) & 0xff;
-    merged[offset++] = count & 0xff;
-  }
+  let offset = writeArrayHeader(merged, 0, frames.length + 1);
   merged[offset++] = PROTOCOL_VERSION;
   for (const frame of frames) {
     merged.set(frame.subarray(SINGLE_PREFIX), offset);
     offset += frame.length - SINGLE_PREFIX;
   }
   return merged;
+}
+
+/** Writes msgpack's header for an array of `count` items at `offset`; returns the offset after it. */
+function writeArrayHeader(bytes: Uint8Array, offset: number, count: number): number {
+  if (count < 16) {
+    bytes[offset++] = 0x90 | count;
+  } else if (count < 0x10000) {
+    bytes[offset++] = 0xdc;
+    bytes[offset++] = count >>> 8;
+    bytes[offset++] = count & 0xff;
+  } else {
+    bytes[offset++] = 0xdd;
+    bytes[offset++] = count >>> 24;
+    bytes[offset++] = (count >>> 16) & 0xff;
+    bytes[offset++] = (count >>> 8) & 0xff;
+    bytes[offset++] = count & 0xff;
+  }
+  return offset;
+}
+
+/** Room left before the version byte of a frame being built: the longest array header. */
+const HEADER_ROOM = 5;
+/** Size of the slabs `FrameBuilder`s carve frames from. */
+const SLAB_SIZE = 64 * 1024;
+const EMPTY: Uint8Array = new Uint8Array(0);
+
+/**
+ * The slab frames are carved from, shared by every `FrameBuilder` of the process: bump
+ * allocation, no bookkeeping. A slab is garbage once the frames cut from it are (once written
+ * to the socket), and a new one starts when the current one is full.
+ */
+const pool: { slab: Uint8Array; used: number } = { slab: EMPTY, used: 0 };
+
+/**
+ * Builds outgoing frames with one copy per message and no allocation per frame: each message's
+ * encoding (from `encodeMessage`) is copied once into the frame being built, in a slab shared by
+ * every builder, and `take()` writes the array header in front and returns a view of the slab.
+ *
+ * The frame being built grows in place while nobody else carves from the slab after it; when
+ * another builder does (two connections gathering frames in the same tick), it moves to fresh
+ * room with space to spare, so it moves a few times per frame at most.
+ *
+ * A taken frame is never written to again, but it shares its slab with other frames: hand it to
+ * something that writes it out (a socket), not to something that keeps it for long.
+ */
+export class FrameBuilder {
+  private slab = EMPTY;
+  /** Where the frame being built starts: `HEADER_ROOM` bytes, then the version, then messages. */
+  private start = 0;
+  /** End of the last message added. */
+  private end = 0;
+  /** End of the room this builder holds in its slab. */
+  private limit = 0;
+  private count = 0;
+
+  /** Messages in the frame being built. */
+  get messages(): number {
+    return this.count;
+  }
+
+  /** Size of the frame `take()` would return (0 if there are no messages). */
+  get size(): number {
+    return this.count === 0 ? 0 : frameSize(this.count, this.bodyBytes);
+  }
+
+  /** Size of the frame with one more message whose encoding has `length` bytes. */
+  sizeWith(length: number): number {
+    return frameSize(this.count + 1, this.bodyBytes + length);
+  }
+
+  /** Appends a message's encoding (copied: `message` may be reused afterwards). */
+  add(message: Uint8Array): void {
+    const length = message.length;
+    if (this.count === 0) {
+      this.hold(HEADER_ROOM + 1 + length, 0);
+      this.end = this.start + HEADER_ROOM;
+      this.slab[this.end++] = PROTOCOL_VERSION;
+    } else if (this.end + length > this.limit) {
+      const used = this.end - this.start;
+      this.hold(used + length, used);
+    }
+    this.slab.set(message, this.end);
+    this.end += length;
+    this.count++;
+  }
+
+  /** The frame of the messages added since the last `take()`, or `undefined` if there are none. */
+  take(): Uint8Array | undefined {
+    if (this.count === 0) return undefined;
+    const versionAt = this.start + HEADER_ROOM;
+    const count = this.count + 1;
+    const from = versionAt - arrayHeaderSize(count);
+    writeArrayHeader(this.slab, from, count);
+    const frame = this.slab.subarray(from, this.end);
+    this.release();
+    return frame;
+  }
+
+  /** Drops the messages added since the last `take()`. */
+  clear(): void {
+    if (this.count > 0) this.release();
+  }
+
+  /** Bytes of the messages added since the last `take()`. */
+  private get bodyBytes(): number {
+    return this.count === 0 ? 0 : this.end - this.start - HEADER_ROOM - 1;
+  }
+
+  /**
+   * Makes the room held at least `size` bytes from `start`, keeping its first `keep` bytes: in
+   * place if nobody carved from the slab since, else in fresh room, with space to spare if the
+   * frame grows (a new slab if the pool's is full; a slab of its own for a frame too big to
+   * share one).
+   */
+  private hold(size: number, keep: number): void {
+    const slab = this.slab;
+    const start = this.start;
+    if (slab === pool.slab && this.limit === pool.used && start + size <= slab.length) {
+      pool.used = this.limit = start + size;
+      return;
+    }
+    // A frame that grew past its room may grow again: double it (amortized linear copying).
+    if (keep > 0) size = Math.max(2 * size, 1024);
+    let target: Uint8Array;
+    let at: number;
+    if (size > SLAB_SIZE / 4) {
+      target = allocate(size);
+      at = 0;
+    } else {
+      if (pool.used + size > pool.slab.length) {
+        pool.slab = allocate(SLAB_SIZE);
+        pool.used = 0;
+      }
+      target = pool.slab;
+      at = pool.used;
+      pool.used += size;
+    }
+    if (keep > 0) target.set(slab.subarray(start, start + keep), at);
+    this.slab = target;
+    this.start = at;
+    this.end = at + keep;
+    this.limit = at + size;
+  }
+
+  /** Forgets the frame being built, giving its unused room back if nobody carved after it. */
+  private release(): void {
+    if (this.slab === pool.slab && this.limit === pool.used) pool.used = this.end;
+    this.slab = EMPTY;
+    this.start = this.end = this.limit = this.count = 0;
+  }
 }
 
 // Every byte of a merged frame is written, so it need not be zeroed first: on Node,
@@ -100,24 +258,35 @@ export interface DecodedFrame {
  * fields are views into `frame` (no copy).
  */
 export function decodeFrame(frame: Uint8Array): DecodedFrame {
+  const values = readFrame(frame);
+  if (values instanceof ProtocolError) return { messages: [], errors: [values] };
+  return { messages: values.slice(1), errors: [] };
+}
+
+/**
+ * What `decodeFrame` does, without copying the messages out: the decoded array with the version
+ * at index 0 and the (unchecked) messages after it, or why the frame was refused.
+ */
+export function readFrame(frame: Uint8Array): unknown[] | ProtocolError {
   let value: unknown;
   try {
     value = serializer.decode(frame);
   } catch (error) {
-    return refused(`undecodable frame of ${frame.length} bytes: ${(error as Error).message}`, error);
+    return new ProtocolError(`undecodable frame of ${frame.length} bytes: ${(error as Error).message}`, {
+      cause: error,
+    });
   }
   if (!Array.isArray(value) || value.length === 0) {
-    return refused(
+    return new ProtocolError(
       `a frame must be an array [version, ...messages], got ${isPlainObject(value) ? 'an object' : typeof value}`,
     );
   }
-  const version: unknown = value[0];
+  const values = value as unknown[];
+  const version = values[0];
   if (version !== PROTOCOL_VERSION) {
-    return refused(`unsupported protocol version ${String(version)} (this side speaks ${PROTOCOL_VERSION})`);
+    return new ProtocolError(
+      `unsupported protocol version ${String(version)} (this side speaks ${PROTOCOL_VERSION})`,
+    );
   }
-  return { messages: value.slice(1), errors: [] };
-}
-
-function refused(message: string, cause?: unknown): DecodedFrame {
-  return { messages: [], errors: [new ProtocolError(message, cause === undefined ? {} : { cause })] };
+  return values;
 }

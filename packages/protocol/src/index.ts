@@ -8,12 +8,15 @@ export type * from './messages/index.js';
 export { validateRequest, validateResponse } from './validate.js';
 export {
   DEFAULT_MAX_FRAME_SIZE,
+  FrameBuilder,
   PROTOCOL_VERSION,
   decodeFrame,
   encodeFrame,
+  encodeMessage,
   encodeMessageFrame,
   mergeFrames,
   mergedFrameSize,
+  messageFrameSize,
 } from './codec.js';
 export type { DecodedFrame } from './codec.js';
 export { asCopycatError, errorResponse, responseError } from './errors.js';

@@ -8,10 +8,10 @@ import {
 } from '@copycat/common';
 import {
   BaseConnection,
+  FrameBuilder,
   MessageType,
-  encodeMessageFrame,
-  mergeFrames,
-  mergedFrameSize,
+  encodeMessage,
+  messageFrameSize,
   messageTypeName,
   type Message,
 } from '@copycat/protocol';
@@ -49,13 +49,14 @@ const defer: (task: () => void) => void =
  * A connection over one WebSocket. A message sent when nothing is queued is written at once
  * (latency); the ones that follow before the current job's microtasks are done are coalesced
  * into frames of up to 16 messages or 16 KiB (throughput: fewer system calls), written as they
- * fill up or after the current turn of the event loop.
+ * fill up or after the current turn of the event loop. Each message is encoded once and copied
+ * once, into the frame that carries it (see `FrameBuilder`).
  * Requests respect the high-water mark of the send buffer; responses never wait, but a peer
  * that lets them pile up past `maxBufferedAmount` is disconnected.
  */
 export class WebSocketConnection extends BaseConnection {
-  private queue: Uint8Array[] = [];
-  private queuedBytes = 0;
+  /** The frame being gathered (its messages are "queued"). */
+  private readonly queue = new FrameBuilder();
   private flushScheduled = false;
   private readonly blocked: Blocked[] = [];
   private drainTimer: Cancellable | undefined;
@@ -92,13 +93,14 @@ export class WebSocketConnection extends BaseConnection {
 
   /** Bytes waiting to be written: the socket's buffer plus messages not yet flushed. */
   get bufferedAmount(): number {
-    return this.socket.bufferedAmount + this.queuedBytes;
+    return this.socket.bufferedAmount + this.queue.size;
   }
 
   protected transmit(message: Message): void | Promise<void> {
     // Encoded once, now: later changes to the caller's objects do not leak into what is sent.
-    const bytes = encodeMessageFrame(message);
-    const size = bytes.length;
+    // `bytes` is the codec's scratch: copied into a frame (or kept as a copy) before returning.
+    const bytes = encodeMessage(message);
+    const size = messageFrameSize(bytes.length);
     if (size > this.settings.maxFrameSize) {
       const what =
         message.type === MessageType.response ? 'response' : `${messageTypeName(message.type)} request`;
@@ -121,8 +123,9 @@ export class WebSocketConnection extends BaseConnection {
         `the send buffer holds ${this.bufferedAmount} bytes, over its high-water mark of ${this.settings.highWaterMark}: the request was not sent`,
       );
     }
+    const copy = bytes.slice();
     return new Promise<void>((resolve, reject) => {
-      this.blocked.push({ id: message.id, bytes, resolve, reject });
+      this.blocked.push({ id: message.id, bytes: copy, resolve, reject });
       this.pollDrain();
     });
   }
@@ -138,8 +141,7 @@ export class WebSocketConnection extends BaseConnection {
 
   protected async closeTransport(): Promise<void> {
     this.rejectBlocked(() => new ClosedError('the connection was closed before the request could be sent'));
-    this.queue = [];
-    this.queuedBytes = 0;
+    this.queue.clear();
     this.socket.close(CloseCode.normal, 'closed');
     // Wait for the closing handshake, but not for a peer that never answers it.
     let grace: Cancellable | undefined;
@@ -165,53 +167,41 @@ export class WebSocketConnection extends BaseConnection {
     this.receiveFrame(bytes);
   }
 
+  /** Sends a message's encoding (see `transmit`): at once, or gathered into the next frame. */
   private enqueue(bytes: Uint8Array): void {
-    if (!this.burst && this.queue.length === 0) {
+    const queue = this.queue;
+    if (!this.burst && queue.messages === 0) {
       // The first message leaves at once: a lone request should not wait a turn of the event
       // loop. Whatever follows before the current job's microtasks are done (a burst of sends,
       // the answers to a frame of requests) is gathered for the flush.
       this.burst = true;
       queueMicrotask(this.endBurst);
-      this.write(bytes);
+      queue.add(bytes);
+      this.write(queue.take()!);
       return;
     }
-    this.queue.push(bytes);
-    this.queuedBytes += bytes.length;
-    if (this.queue.length >= FLUSH_MESSAGES || this.queuedBytes >= FLUSH_BYTES) {
-      this.writeQueued();
+    // Frames stay within the size limit: one that would go over leaves without this message.
+    if (queue.messages > 0 && queue.sizeWith(bytes.length) > this.settings.maxFrameSize) {
+      this.write(queue.take()!);
+    }
+    queue.add(bytes);
+    if (queue.messages >= FLUSH_MESSAGES || queue.size >= FLUSH_BYTES) {
+      this.write(queue.take()!);
     } else if (!this.flushScheduled) {
       this.flushScheduled = true;
       defer(this.flushQueue);
     }
   }
 
-  /** End of the tick: writes what was gathered, and lets the next message leave at once again. */
+  /** End of the tick: writes what was gathered. */
   private flush(): void {
     this.flushScheduled = false;
-    this.writeQueued();
-  }
-
-  /** Writes the queued messages as few frames as the size limit allows, in order. */
-  private writeQueued(): void {
-    const queue = this.queue;
-    if (queue.length === 0 || this.closed) return;
-    this.queue = [];
-    this.queuedBytes = 0;
-    let batch: Uint8Array[] = [];
-    let total = 0;
-    for (const frame of queue) {
-      if (
-        batch.length > 0 &&
-        mergedFrameSize(batch.length + 1, total + frame.length) > this.settings.maxFrameSize
-      ) {
-        this.write(mergeFrames(batch));
-        batch = [];
-        total = 0;
-      }
-      batch.push(frame);
-      total += frame.length;
+    if (this.closed) {
+      this.queue.clear();
+      return;
     }
-    this.write(mergeFrames(batch));
+    const frame = this.queue.take();
+    if (frame !== undefined) this.write(frame);
   }
 
   private write(frame: Uint8Array): void {

@@ -6,7 +6,8 @@
  * Both servers run in a child process, so client and server each have a core, as they would
  * on one machine. A Copycat round trip is a `command` request carrying the payload as its
  * operation, answered with the same bytes as its result: the same bytes each way as the echo.
- * Figures are medians of several runs. Target: Copycat at >= 80% of the baseline.
+ * Figures are medians of several runs; the ratio is the median over back-to-back pairs of runs
+ * (see `rates`). Target: Copycat at >= 80% of the baseline.
  *
  * Options: --runs N (default 7), --duration MS per run (default 300).
  */
@@ -22,6 +23,8 @@ import { median, printTable, timeRuns, writeResults, type Row } from '../report.
 const PAYLOADS = [64, 4096];
 const IN_FLIGHT = [1, 64];
 const SERVERS_FLAG = '--copycat-transport-bench-servers';
+/** Warm-up per contender and case, in runs of `--duration` (see `calibrate`). */
+const WARMUP_RUNS = 3;
 
 interface Addresses {
   bare: string;
@@ -113,33 +116,60 @@ async function copycatRoundTrips(
   await Promise.all(Array.from({ length: inFlight }, lane));
 }
 
-/** How many round trips take about `duration` ms. */
+/**
+ * How many round trips take about `duration` ms, once warm: both contenders first run for
+ * `WARMUP_RUNS` x `duration` ms, so that the JIT has compiled their code (each case starts with
+ * code paths the previous ones did not take, and runs of a few hundred round trips measured while
+ * a contender is still being compiled would make the median a figure of the warm-up).
+ */
 async function calibrate(roundTrips: (count: number) => Promise<void>, duration: number): Promise<number> {
-  const start = performance.now();
-  await roundTrips(500);
-  const estimate = 500 / ((performance.now() - start) / 1000);
-  return Math.max(500, Math.round((estimate * duration) / 1000));
+  let count = 500;
+  const warmUntil = performance.now() + WARMUP_RUNS * duration;
+  for (;;) {
+    const start = performance.now();
+    await roundTrips(count);
+    const estimate = count / ((performance.now() - start) / 1000);
+    count = Math.max(500, Math.round((estimate * duration) / 1000));
+    if (performance.now() >= warmUntil) return count;
+  }
 }
 
 /**
- * Round trips per second of two contenders, measured in alternation (a, b, a, b, ...) so that
- * both see the same conditions (another process, a CPU that changes speed); medians of `runs`.
+ * Round trips per second of two contenders, measured in alternation so that both see the same
+ * conditions (another process, a CPU that changes speed): `runs` pairs, each pair back to back,
+ * the order swapped from one pair to the next so that a drift favours neither. Returns each
+ * contender's median rate and the ratio b / a of each pair (on a shared machine, a burst of
+ * load hits both runs of a pair, so the median of these ratios is steadier than the ratio of the
+ * medians).
  */
 async function rates(
   a: (count: number) => Promise<void>,
   b: (count: number) => Promise<void>,
   runs: number,
   duration: number,
-): Promise<[number, number]> {
+): Promise<{ a: number; b: number; ratios: number[] }> {
   const countA = await calibrate(a, duration);
   const countB = await calibrate(b, duration);
-  const timesA: number[] = [];
-  const timesB: number[] = [];
+  const ratesA: number[] = [];
+  const ratesB: number[] = [];
+  const ratios: number[] = [];
+  const rate = async (fn: (count: number) => Promise<void>, count: number) =>
+    count / ((await timeRuns(1, () => fn(count), 0))[0]! / 1000);
   for (let i = 0; i < runs; i++) {
-    timesA.push(...(await timeRuns(1, () => a(countA), 0)));
-    timesB.push(...(await timeRuns(1, () => b(countB), 0)));
+    let rateA: number;
+    let rateB: number;
+    if (i % 2 === 0) {
+      rateA = await rate(a, countA);
+      rateB = await rate(b, countB);
+    } else {
+      rateB = await rate(b, countB);
+      rateA = await rate(a, countA);
+    }
+    ratesA.push(rateA);
+    ratesB.push(rateB);
+    ratios.push(rateB / rateA);
   }
-  return [countA / (median(timesA) / 1000), countB / (median(timesB) / 1000)];
+  return { a: median(ratesA), b: median(ratesB), ratios };
 }
 
 function option(args: string[], name: string, fallback: number): number {
@@ -168,26 +198,29 @@ export async function run(args: string[]): Promise<void> {
     for (const size of PAYLOADS) {
       const payload = new Uint8Array(size).map((_, i) => i % 251);
       for (const inFlight of IN_FLIGHT) {
-        const [bareRate, copycatRate] = await rates(
+        const measured = await rates(
           (count) => bareRoundTrips(bare, payload, inFlight, count),
           (count) => copycatRoundTrips(connection, payload, inFlight, count),
           runs,
           duration,
         );
         const megabytes = (perSecond: number) => (perSecond * size) / (1024 * 1024);
+        const percent = (ratio: number) => `${Math.round(ratio * 100)}%`;
         rows.push({
           payload: `${size} B`,
           'in flight': inFlight,
-          'ws echo rt/s': bareRate,
-          'copycat rt/s': copycatRate,
-          'ws echo MB/s': megabytes(bareRate),
-          'copycat MB/s': megabytes(copycatRate),
-          'copycat / ws': `${Math.round((copycatRate / bareRate) * 100)}%`,
+          'ws echo rt/s': measured.a,
+          'copycat rt/s': measured.b,
+          'ws echo MB/s': megabytes(measured.a),
+          'copycat MB/s': megabytes(measured.b),
+          'copycat / ws': percent(median(measured.ratios)),
+          'pairs min–max': `${percent(Math.min(...measured.ratios))}–${percent(Math.max(...measured.ratios))}`,
         });
       }
     }
     printTable(
-      `transport: loopback WebSocket round trips (median of ${runs} runs; MB/s of payload each way)`,
+      `transport: loopback WebSocket round trips (median of ${runs} runs; MB/s of payload each way; ` +
+        `copycat / ws: median of the ratios of ${runs} back-to-back pairs of runs)`,
       rows,
     );
     const worst = Math.min(...rows.map((row) => Number.parseInt(String(row['copycat / ws']), 10)));
