@@ -26,6 +26,8 @@ export class Progress {
    * these: a clock of millisecond resolution cannot order a send and a read in the same tick).
    */
   lastAckedSendNumber = 0;
+  /** Send number of the heartbeat sent to confirm reads that is still unanswered (0: none). */
+  readProbe = 0;
   /** Scheduler time the last request was sent (heartbeats go out only when idle). */
   lastSent = Number.NEGATIVE_INFINITY;
   consecutiveFailures = 0;

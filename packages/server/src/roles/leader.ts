@@ -56,8 +56,6 @@ export class LeaderRole extends Role {
   private reads: PendingRead[] = [];
   /** Every append request of this term gets the next number. */
   private sendNumber = 0;
-  /** Send number at which the last heartbeat round for reads started. */
-  private readRound = 0;
   /**
    * Set once a transfer starts: its votes skip stickiness, and a late `timeoutNow` can still
    * elect the target after the transfer timed out here, so no lease holds for the rest of the term.
@@ -296,6 +294,7 @@ export class LeaderRole extends Role {
         if (this.reads.length > 0) this.settleReads(progress);
       },
       () => {
+        if (progress.readProbe === number) progress.readProbe = 0;
         if (this.closed) return;
         raft.counters.appendsFailed++;
         progress.fail();
@@ -407,15 +406,21 @@ export class LeaderRole extends Role {
     if (this.raft.voters().length <= 1 && this.raft.isVoter()) return Promise.resolve();
     return new Promise<void>((resolve, reject) => {
       this.reads.push({ since, resolve, reject });
-      // One heartbeat round serves every read that arrived before it started. Members with
-      // appends in flight get a fresh heartbeat from settleReads when those are acknowledged.
-      if (this.readRound >= since) return;
-      this.readRound = since;
-      for (const progress of this.progress.values()) {
-        if (progress.inflights.count === 0 && !this.isPassive(progress.address))
-          this.replicate(progress, true);
-      }
+      // One heartbeat per member serves every read that arrived before it was sent; a member
+      // with a probe or appends in flight is asked again by settleReads when they are answered.
+      for (const progress of this.progress.values()) this.probeForReads(progress);
     });
+  }
+
+  /** Sends `progress` a heartbeat for the oldest waiting read, unless one is already on its way. */
+  private probeForReads(progress: Progress): void {
+    const oldest = this.reads[0];
+    if (oldest === undefined || progress.lastAckedSendNumber >= oldest.since) return;
+    if (progress.readProbe > progress.lastAckedSendNumber || progress.inflights.count > 0) return;
+    if (this.isPassive(progress.address)) return;
+    const before = this.sendNumber;
+    this.replicate(progress, true);
+    if (this.sendNumber > before) progress.readProbe = this.sendNumber;
   }
 
   /** After an acknowledgement: complete the reads it confirmed; ask this member again if needed. */
