@@ -128,7 +128,8 @@ describe('RaftClient against RaftServers under seeded faults (simulated clock, l
     }
     // The workload did real work, and faults made some outcomes unknown.
     expect(operations).toBeGreaterThan(SEEDS * 40);
-    expect(infos).toBeGreaterThan(0);
+    // Over many seeds some outcomes are unknown; a replay of one seed need not have any.
+    if (SEEDS >= 50) expect(infos).toBeGreaterThan(0);
   }, 900_000);
 
   it('a test of the tests: sequential reads checked as if linearizable are caught as stale', async () => {
