@@ -138,9 +138,8 @@ export class ClientService {
       if (response.status === 'ok') this.bind(response.session, connection, 0, false);
       return response;
     }
-    const sessions = this.options.node.leaderSessions();
-    await this.whileLeader(leader, sessions.ready());
-    const entry = sessions.append(
+    const { index, outcome } = await this.logAndApply(
+      leader,
       'register',
       // The timeout in force goes into the log, so replicas configured differently agree on it.
       encodeRegister(this.options.serializer, {
@@ -148,21 +147,16 @@ export class ClientService {
         timeout: request.timeout > 0 ? request.timeout : this.options.defaultSessionTimeout,
       }),
     );
-    const timeout = (await this.whileLeader(
-      leader,
-      this.options.node.applyLoop.waitFor(entry.index, entry.term),
-    )) as number;
-    this.bind(entry.index, connection, 0, false);
-    return { status: 'ok', session: entry.index, timeout, ...this.view() };
+    this.bind(index, connection, 0, false);
+    return { status: 'ok', session: index, timeout: outcome as number, ...this.view() };
   }
 
   private async keepAlive(request: KeepAliveRequest, connection: Connection): Promise<Body<3>> {
     this.bind(request.session, connection, request.eventIndex, false);
     const leader = this.leader();
     if (leader === undefined) return this.forward(request);
-    const sessions = this.options.node.leaderSessions();
-    await this.whileLeader(leader, sessions.ready());
-    const entry = sessions.append(
+    await this.logAndApply(
+      leader,
       'keepAlive',
       encodeKeepAlive(this.options.serializer, {
         session: request.session,
@@ -170,7 +164,6 @@ export class ClientService {
         eventIndex: request.eventIndex,
       }),
     );
-    await this.whileLeader(leader, this.options.node.applyLoop.waitFor(entry.index, entry.term));
     return { status: 'ok', ...this.view() };
   }
 
@@ -178,14 +171,31 @@ export class ClientService {
     this.bindings.delete(request.session);
     const leader = this.leader();
     if (leader === undefined) return this.forward(request);
-    const sessions = this.options.node.leaderSessions();
-    await this.whileLeader(leader, sessions.ready());
-    const entry = sessions.append(
+    await this.logAndApply(
+      leader,
       'unregister',
       encodeUnregister(this.options.serializer, { session: request.session, expired: false }),
     );
-    await this.whileLeader(leader, this.options.node.applyLoop.waitFor(entry.index, entry.term));
     return { status: 'ok' };
+  }
+
+  /**
+   * On the leader, once this term's sessions are known: appends a session entry and waits until
+   * it is applied here; resolves with its index and the apply loop's outcome.
+   */
+  private async logAndApply(
+    leader: LeaderRole,
+    type: 'register' | 'keepAlive' | 'unregister',
+    payload: Uint8Array,
+  ): Promise<{ index: number; outcome: unknown }> {
+    const sessions = this.options.node.leaderSessions();
+    await this.whileLeader(leader, sessions.ready());
+    const entry = sessions.append(type, payload);
+    const outcome = await this.whileLeader(
+      leader,
+      this.options.node.applyLoop.waitFor(entry.index, entry.term),
+    );
+    return { index: entry.index, outcome };
   }
 
   // ---- commands and queries -------------------------------------------------------------------
