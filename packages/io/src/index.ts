@@ -7,3 +7,5 @@ export {
   type TypeCodec,
   type Constructor,
 } from './serializer.js';
+export { MsgpackReader, MsgpackReadRefused, READ_REFUSED } from './msgpack-reader.js';
+export { MsgpackWriter, MsgpackWriteRefused, encodeString } from './msgpack-writer.js';

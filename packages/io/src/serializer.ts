@@ -1,5 +1,7 @@
 import { SerializationError } from '@copycat/common';
 import { type ByteBuffer } from './byte-buffer.js';
+import { MsgpackReader } from './msgpack-reader.js';
+import { MsgpackWriter } from './msgpack-writer.js';
 import {
   Decoder,
   Encoder,
@@ -264,15 +266,8 @@ const GIVE_UP = new GiveUp('outside the fast path');
 const MAX_DEPTH = 100;
 /** The decoder recurses: nesting deeper than this goes to the stock (iterative) decoder. */
 const MAX_DECODE_DEPTH = 100;
-const wellFormedTextDecoder = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
-// `String.prototype.isWellFormed` (ES2024: Node 20, current browsers); without it, strings
-// other than ASCII take the stock path.
-const isWellFormed = (String.prototype as { isWellFormed?: () => boolean }).isWellFormed;
 
-class PlainEncoder {
-  private bytes: Uint8Array = new Uint8Array(2048);
-  private view: DataView = new DataView(this.bytes.buffer);
-  private pos = 0;
+class PlainEncoder extends MsgpackWriter {
   private entered = false;
 
   /** `value` encoded (a view of the scratch buffer), or `undefined` if it is not plain data. */
@@ -280,10 +275,10 @@ class PlainEncoder {
     // A getter may encode re-entrantly: that inner encoding takes the stock path.
     if (this.entered) return undefined;
     this.entered = true;
-    this.pos = 0;
+    this.reset();
     try {
       this.value(value, 1);
-      return this.bytes.subarray(0, this.pos);
+      return this.written();
     } catch {
       // Not plain data, or a getter threw: the stock path encodes it or reports the error.
       return undefined;
@@ -302,8 +297,7 @@ class PlainEncoder {
         this.string(value);
         return;
       case 'boolean':
-        this.reserve(1);
-        this.bytes[this.pos++] = value ? 0xc3 : 0xc2;
+        this.boolean(value);
         return;
       case 'undefined':
         // The extension Serializer gives `undefined` (EXT_UNDEFINED, no data) as ext 8.
@@ -318,8 +312,7 @@ class PlainEncoder {
         throw GIVE_UP;
     }
     if (value === null) {
-      this.reserve(1);
-      this.bytes[this.pos++] = 0xc0;
+      this.nil();
       return;
     }
     // The same tests, in the same order, as the Serializer's extension codec and the encoder.
@@ -335,206 +328,44 @@ class PlainEncoder {
     }
   }
 
-  private number(value: number): void {
-    this.reserve(9);
-    const bytes = this.bytes;
-    if (Number.isSafeInteger(value) && !(value === 0 && Object.is(value, -0))) {
-      if (value >= 0) {
-        if (value < 0x80) {
-          bytes[this.pos++] = value;
-        } else if (value < 0x100) {
-          bytes[this.pos++] = 0xcc;
-          bytes[this.pos++] = value;
-        } else if (value < 0x10000) {
-          bytes[this.pos++] = 0xcd;
-          this.view.setUint16(this.pos, value);
-          this.pos += 2;
-        } else if (value < 0x100000000) {
-          bytes[this.pos++] = 0xce;
-          this.view.setUint32(this.pos, value);
-          this.pos += 4;
-        } else {
-          bytes[this.pos++] = 0xcf;
-          this.view.setUint32(this.pos, value / 0x100000000);
-          this.view.setUint32(this.pos + 4, value);
-          this.pos += 8;
-        }
-      } else if (value >= -0x20) {
-        bytes[this.pos++] = 0xe0 | (value + 0x20);
-      } else if (value >= -0x80) {
-        bytes[this.pos++] = 0xd0;
-        this.view.setInt8(this.pos++, value);
-      } else if (value >= -0x8000) {
-        bytes[this.pos++] = 0xd1;
-        this.view.setInt16(this.pos, value);
-        this.pos += 2;
-      } else if (value >= -0x80000000) {
-        bytes[this.pos++] = 0xd2;
-        this.view.setInt32(this.pos, value);
-        this.pos += 4;
-      } else {
-        bytes[this.pos++] = 0xd3;
-        this.view.setUint32(this.pos, Math.floor(value / 0x100000000));
-        this.view.setUint32(this.pos + 4, value);
-        this.pos += 8;
-      }
-    } else {
-      // Also -0, which the Serializer keeps as a float (the stock encoder would write 0).
-      bytes[this.pos++] = 0xcb;
-      this.view.setFloat64(this.pos, value);
-      this.pos += 8;
-    }
-  }
-
-  private string(value: string): void {
-    const length = value.length;
-    this.reserve(5 + 3 * length);
-    // Optimistically ASCII: then the byte length is the string length.
-    const header = stringHeaderSize(length);
-    const start = this.pos + header;
-    const bytes = this.bytes;
-    let ascii = true;
-    if (length <= 64) {
-      for (let i = 0; i < length; i++) {
-        const unit = value.charCodeAt(i);
-        if (unit >= 0x80) {
-          ascii = false;
-          break;
-        }
-        bytes[start + i] = unit;
-      }
-    } else {
-      ascii = textEncoder.encodeInto(value, bytes.subarray(start)).written === length;
-    }
-    if (ascii) {
-      this.stringHeader(length);
-      this.pos += length;
-      return;
-    }
-    // Well-formed UTF-16 encodes the same by the stock encoder's two paths (its own loop for
-    // short strings, TextEncoder for long ones); lone surrogates do not, so they take its path.
-    if (isWellFormed === undefined || !isWellFormed.call(value)) throw GIVE_UP;
-    const written = textEncoder.encodeInto(value, bytes.subarray(this.pos + 5)).written;
-    const at = this.pos + 5;
-    this.stringHeader(written);
-    if (this.pos !== at) bytes.copyWithin(this.pos, at, at + written);
-    this.pos += written;
-  }
-
-  private stringHeader(byteLength: number): void {
-    const bytes = this.bytes;
-    if (byteLength < 32) {
-      bytes[this.pos++] = 0xa0 + byteLength;
-    } else if (byteLength < 0x100) {
-      bytes[this.pos++] = 0xd9;
-      bytes[this.pos++] = byteLength;
-    } else if (byteLength < 0x10000) {
-      bytes[this.pos++] = 0xda;
-      this.view.setUint16(this.pos, byteLength);
-      this.pos += 2;
-    } else {
-      bytes[this.pos++] = 0xdb;
-      this.view.setUint32(this.pos, byteLength);
-      this.pos += 4;
-    }
-  }
-
-  private binary(value: Uint8Array): void {
-    const size = value.byteLength;
-    this.reserve(5 + size);
-    const bytes = this.bytes;
-    if (size < 0x100) {
-      bytes[this.pos++] = 0xc4;
-      bytes[this.pos++] = size;
-    } else if (size < 0x10000) {
-      bytes[this.pos++] = 0xc5;
-      this.view.setUint16(this.pos, size);
-      this.pos += 2;
-    } else {
-      bytes[this.pos++] = 0xc6;
-      this.view.setUint32(this.pos, size);
-      this.pos += 4;
-    }
-    bytes.set(value, this.pos);
-    this.pos += size;
-  }
-
   private array(value: unknown[], depth: number): void {
     const length = value.length;
-    this.collectionHeader(length, 0x90, 0xdc);
+    this.arrayHeader(length);
     for (let i = 0; i < length; i++) this.value(value[i], depth + 1);
   }
 
   private map(value: Record<string, unknown>, depth: number): void {
     const keys = Object.keys(value);
-    this.collectionHeader(keys.length, 0x80, 0xde);
+    this.mapHeader(keys.length);
     for (const key of keys) {
       this.string(key);
       this.value(value[key], depth + 1);
     }
   }
-
-  /** fixarray/fixmap (`fix`), or the 16-bit (`wide`) or 32-bit (`wide + 1`) form. */
-  private collectionHeader(count: number, fix: number, wide: number): void {
-    this.reserve(5);
-    if (count < 16) {
-      this.bytes[this.pos++] = fix + count;
-    } else if (count < 0x10000) {
-      this.bytes[this.pos++] = wide;
-      this.view.setUint16(this.pos, count);
-      this.pos += 2;
-    } else {
-      this.bytes[this.pos++] = wide + 1;
-      this.view.setUint32(this.pos, count);
-      this.pos += 4;
-    }
-  }
-
-  private reserve(length: number): void {
-    const needed = this.pos + length;
-    if (needed <= this.bytes.length) return;
-    const grown = new Uint8Array(Math.max(needed, this.bytes.length * 2));
-    grown.set(this.bytes.subarray(0, this.pos));
-    this.bytes = grown;
-    this.view = new DataView(grown.buffer);
-  }
 }
 
-function stringHeaderSize(byteLength: number): number {
-  return byteLength < 32 ? 1 : byteLength < 0x100 ? 2 : byteLength < 0x10000 ? 3 : 5;
-}
-
-/** Short strings (map keys, mostly) are looked up here rather than built again. */
-const KEY_CACHE_SIZE = 512;
-const MAX_CACHED_KEY = 16;
-
-class PlainDecoder {
-  private bytes: Uint8Array = EMPTY;
-  /** Made on first use: most values need none (it costs an allocation per input). */
-  private view: DataView | undefined;
-  private pos = 0;
+class PlainDecoder extends MsgpackReader {
   private entered = false;
-  private readonly keys: (string | undefined)[] = new Array<string | undefined>(KEY_CACHE_SIZE);
 
-  constructor(private readonly codec: ExtensionCodecType<undefined>) {}
+  constructor(private readonly codec: ExtensionCodecType<undefined>) {
+    super();
+  }
 
   /** The decoded value, or `FALLBACK` if the stock decoder must decide (anything unusual, errors included). */
   tryDecode(bytes: Uint8Array): unknown {
     // An extension's decode (a user's TypeCodec) may decode re-entrantly: the stock path then.
     if (this.entered) return FALLBACK;
     this.entered = true;
-    this.bytes = bytes;
-    this.view = undefined;
-    this.pos = 0;
+    this.reset(bytes);
     try {
       const value = this.value(0);
-      return this.pos === bytes.length ? value : FALLBACK;
+      return this.atEnd ? value : FALLBACK;
     } catch {
       // Malformed or unusual input: the stock decoder gives the value or the error.
       return FALLBACK;
     } finally {
       this.entered = false;
-      this.bytes = EMPTY;
+      this.release();
     }
   }
 
@@ -545,8 +376,8 @@ class PlainDecoder {
     if (head >= 0xe0) return head - 0x100;
     if (head < 0x90) return this.map(head - 0x80, depth);
     if (head < 0xa0) return this.array(head - 0x90, depth);
-    if (head < 0xc0) return this.string(head - 0xa0);
-    const at = this.pos;
+    if (head < 0xc0) return this.stringOf(head - 0xa0);
+    if (head >= 0xca && head <= 0xd3) return this.numberAfter(head);
     switch (head) {
       case 0xc0:
         return null;
@@ -555,44 +386,17 @@ class PlainDecoder {
       case 0xc3:
         return true;
       case 0xc4:
-        return this.binary(this.u8());
+        return this.binaryOf(this.u8());
       case 0xc5:
-        return this.binary(this.u16());
+        return this.binaryOf(this.u16());
       case 0xc6:
-        return this.binary(this.u32());
+        return this.binaryOf(this.u32());
       case 0xc7:
         return this.extension(this.u8());
       case 0xc8:
         return this.extension(this.u16());
       case 0xc9:
         return this.extension(this.u32());
-      case 0xca:
-        this.pos = at + 4;
-        return this.dataView().getFloat32(at);
-      case 0xcb:
-        this.pos = at + 8;
-        return this.dataView().getFloat64(at);
-      case 0xcc:
-        return this.u8();
-      case 0xcd:
-        return this.u16();
-      case 0xce:
-        return this.u32();
-      case 0xcf:
-        this.pos = at + 8;
-        return this.dataView().getUint32(at) * 0x100000000 + this.dataView().getUint32(at + 4);
-      case 0xd0:
-        this.pos = at + 1;
-        return this.dataView().getInt8(at);
-      case 0xd1:
-        this.pos = at + 2;
-        return this.dataView().getInt16(at);
-      case 0xd2:
-        this.pos = at + 4;
-        return this.dataView().getInt32(at);
-      case 0xd3:
-        this.pos = at + 8;
-        return this.dataView().getInt32(at) * 0x100000000 + this.dataView().getUint32(at + 4);
       case 0xd4:
         return this.extension(1);
       case 0xd5:
@@ -604,11 +408,11 @@ class PlainDecoder {
       case 0xd8:
         return this.extension(16);
       case 0xd9:
-        return this.string(this.u8());
+        return this.stringOf(this.u8());
       case 0xda:
-        return this.string(this.u16());
+        return this.stringOf(this.u16());
       case 0xdb:
-        return this.string(this.u32());
+        return this.stringOf(this.u32());
       case 0xdc:
         return this.array(this.u16(), depth);
       case 0xdd:
@@ -647,7 +451,7 @@ class PlainDecoder {
     let key: unknown;
     if (head !== undefined && head >= 0xa0 && head < 0xc0) {
       this.pos++;
-      key = this.string(head - 0xa0);
+      key = this.stringOf(head - 0xa0);
     } else if (head !== undefined && (head < 0x80 || head >= 0xe0 || (head >= 0xca && head <= 0xdb))) {
       key = this.value(MAX_DECODE_DEPTH);
     } else {
@@ -657,83 +461,9 @@ class PlainDecoder {
     return key;
   }
 
-  private string(byteLength: number): string {
-    const start = this.pos;
-    const end = start + byteLength;
-    const bytes = this.bytes;
-    if (end > bytes.length) throw GIVE_UP;
-    this.pos = end;
-    if (byteLength <= MAX_CACHED_KEY) {
-      let hash = byteLength;
-      for (let i = start; i < end; i++) {
-        const byte = bytes[i]!;
-        if (byte >= 0x80) return this.utf8(start, end);
-        hash = (hash * 31 + byte) | 0;
-      }
-      const slot = hash & (KEY_CACHE_SIZE - 1);
-      const cached = this.keys[slot];
-      if (cached !== undefined && cached.length === byteLength && sameAscii(cached, bytes, start)) {
-        return cached;
-      }
-      const fresh = String.fromCharCode.apply(null, bytes.subarray(start, end) as unknown as number[]);
-      this.keys[slot] = fresh;
-      return fresh;
-    }
-    return this.utf8(start, end);
-  }
-
-  private utf8(start: number, end: number): string {
-    const bytes = this.bytes;
-    // The stock decoder drops a leading byte order mark from strings over 200 bytes only.
-    if (end - start > 200 && bytes[start] === 0xef && bytes[start + 1] === 0xbb && bytes[start + 2] === 0xbf)
-      throw GIVE_UP;
-    // Invalid UTF-8 decodes differently in the stock decoder's two paths: it decides.
-    return wellFormedTextDecoder.decode(bytes.subarray(start, end));
-  }
-
-  private binary(size: number): Uint8Array {
-    const start = this.pos;
-    if (start + size > this.bytes.length) throw GIVE_UP;
-    this.pos = start + size;
-    return this.bytes.subarray(start, start + size);
-  }
-
   private extension(size: number): unknown {
     const type = this.dataView().getInt8(this.pos++);
-    const data = this.binary(size);
+    const data = this.binaryOf(size);
     return type === EXT_UNDEFINED ? undefined : this.codec.decode(data, type, undefined);
   }
-
-  private u8(): number {
-    const at = this.pos;
-    if (at >= this.bytes.length) throw GIVE_UP;
-    this.pos = at + 1;
-    return this.bytes[at]!;
-  }
-
-  private u16(): number {
-    const at = this.pos;
-    const bytes = this.bytes;
-    if (at + 2 > bytes.length) throw GIVE_UP;
-    this.pos = at + 2;
-    return (bytes[at]! << 8) | bytes[at + 1]!;
-  }
-
-  private u32(): number {
-    const at = this.pos;
-    const bytes = this.bytes;
-    if (at + 4 > bytes.length) throw GIVE_UP;
-    this.pos = at + 4;
-    return bytes[at]! * 0x1000000 + ((bytes[at + 1]! << 16) | (bytes[at + 2]! << 8) | bytes[at + 3]!);
-  }
-
-  private dataView(): DataView {
-    const bytes = this.bytes;
-    return (this.view ??= new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength));
-  }
-}
-
-function sameAscii(text: string, bytes: Uint8Array, start: number): boolean {
-  for (let i = 0; i < text.length; i++) if (text.charCodeAt(i) !== bytes[start + i]) return false;
-  return true;
 }

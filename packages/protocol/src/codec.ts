@@ -49,6 +49,15 @@ export function encodeMessage(message: Message): Uint8Array {
   return serializer.encodeShared(message);
 }
 
+/** The frame holding only the message whose encoding is `encoded` (copied into it). */
+export function messageFrame(encoded: Uint8Array): Uint8Array {
+  const frame = allocate(SINGLE_PREFIX + encoded.length);
+  frame[0] = 0x92; // msgpack: an array of 2
+  frame[1] = PROTOCOL_VERSION;
+  frame.set(encoded, SINGLE_PREFIX);
+  return frame;
+}
+
 /** The size of the frame holding only a message whose encoding (`encodeMessage`) has `length` bytes. */
 export function messageFrameSize(length: number): number {
   return SINGLE_PREFIX + length;

@@ -16,8 +16,11 @@ export {
   encodeMessageFrame,
   mergeFrames,
   mergedFrameSize,
+  messageFrame,
   messageFrameSize,
 } from './codec.js';
+export { decodeMessages, encodeRequest, encodeResponse } from './message-codec.js';
+export type { CheckedMessages } from './message-codec.js';
 export type { DecodedFrame } from './codec.js';
 export { asCopycatError, errorResponse, responseError } from './errors.js';
 export type { ErrorHints } from './errors.js';

@@ -3,6 +3,7 @@
  * message it receives (and, to catch bugs at their source, on every message it sends).
  */
 import { ERROR_CODES, ProtocolError } from '@copycat/common';
+import { READ_REFUSED } from '@copycat/io';
 import { MEMBER_STATUSES, MEMBER_TYPES, type Member } from './members.js';
 import { MessageType, isRequestType, messageTypeName, type RequestType } from './message-type.js';
 import { type ErrorResponse, type ResponseEnvelope } from './messages/common.js';
@@ -25,6 +26,7 @@ import {
   time,
   uint,
   type Fields,
+  type ObjectSchema,
   type Schema,
 } from './schema.js';
 
@@ -36,13 +38,13 @@ const addresses = array(string);
 function request<K extends RequestType>(
   type: K,
   fields: Fields<Omit<RequestMap[K], 'type' | 'id'>>,
-): Schema<RequestMap[K]> {
+): ObjectSchema<RequestMap[K]> {
   return object<RequestMap[K]>({ type: oneOf([type]), id: positiveInt, ...fields } as unknown as Fields<
     RequestMap[K]
   >);
 }
 
-const errorResponse = object<ErrorResponse>({
+export const errorResponse = object<ErrorResponse>({
   type: oneOf([MessageType.response]),
   id: positiveInt,
   status: oneOf(['error']),
@@ -57,8 +59,12 @@ type OkFields<K extends RequestType> = Omit<
   keyof ResponseEnvelope | 'status'
 >;
 
-/** A response schema: an `ErrorResponse`, or an ok response with the given fields. */
-function response<K extends RequestType>(fields: Fields<OkFields<K>>): Schema<ResponseMap[K]> {
+/** A response schema: an `ErrorResponse`, or an ok response (`ok`) with the given fields. */
+export interface ResponseSchema<T> extends Schema<T> {
+  readonly ok: ObjectSchema<unknown>;
+}
+
+function response<K extends RequestType>(fields: Fields<OkFields<K>>): ResponseSchema<ResponseMap[K]> {
   const ok = object({
     type: oneOf([MessageType.response]),
     id: positiveInt,
@@ -69,15 +75,21 @@ function response<K extends RequestType>(fields: Fields<OkFields<K>>): Schema<Re
   return {
     expected: 'a response',
     optional: false,
+    ok: ok,
     is: (value) => (isError(value) ? errorResponse.is(value) : ok.is(value)),
     explain: (value, path) => (isError(value) ? errorResponse.explain(value, path) : ok.explain(value, path)),
+    write: (writer, value) => (isError(value) ? errorResponse.write(writer, value) : ok.write(writer, value)),
+    // Which of the two a response is shows only once its status is read: see message-codec.ts.
+    read: () => {
+      throw READ_REFUSED;
+    },
   };
 }
 
 const configuration = { index: uint, term: uint, time, members } satisfies Fields<M.ConfigurationFields>;
 const sessionEvent = object<C.SessionEvent>({ name: string, message: bytes });
 
-const REQUESTS: { readonly [K in RequestType]: Schema<RequestMap[K]> } = {
+export const REQUESTS: { readonly [K in RequestType]: ObjectSchema<RequestMap[K]> } = {
   [MessageType.connect]: request(MessageType.connect, { client: string }),
   [MessageType.register]: request(MessageType.register, { client: string, timeout: time }),
   [MessageType.keepAlive]: request(MessageType.keepAlive, {
@@ -152,7 +164,7 @@ const REQUESTS: { readonly [K in RequestType]: Schema<RequestMap[K]> } = {
   [MessageType.timeoutNow]: request(MessageType.timeoutNow, { term: uint, leader: string }),
 };
 
-const RESPONSES: { readonly [K in RequestType]: Schema<ResponseMap[K]> } = {
+export const RESPONSES: { readonly [K in RequestType]: ResponseSchema<ResponseMap[K]> } = {
   [MessageType.connect]: response<typeof MessageType.connect>({
     leader: optional(string),
     members: addresses,
@@ -199,8 +211,8 @@ const paths = (suffix: string) =>
   Object.fromEntries(
     Object.keys(REQUESTS).map((type) => [type, `${messageTypeName(Number(type))} ${suffix}`]),
   ) as Record<RequestType, string>;
-const REQUEST_PATHS = paths('request');
-const RESPONSE_PATHS = paths('response');
+export const REQUEST_PATHS = paths('request');
+export const RESPONSE_PATHS = paths('response');
 
 /** Checks a decoded request of any type; throws `ProtocolError` (unknown type, missing or mistyped field). */
 export function validateRequest(value: unknown): Request {

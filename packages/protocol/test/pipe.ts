@@ -1,6 +1,6 @@
 /** A minimal transport for testing `BaseConnection`: two connected ends, frames delivered by the scheduler. */
 import { ConnectionError, FrameTooLargeError, type Scheduler } from '@copycat/common';
-import { BaseConnection, encodeMessageFrame, type Message } from '@copycat/protocol';
+import { BaseConnection, messageFrame, type Message } from '@copycat/protocol';
 
 export class PipeEnd extends BaseConnection {
   peer: PipeEnd | undefined;
@@ -13,8 +13,8 @@ export class PipeEnd extends BaseConnection {
     super({ scheduler, requestTimeout: 1000 });
   }
 
-  protected transmit(message: Message): void {
-    const frame = encodeMessageFrame(message);
+  protected transmit(message: Message, encoded: Uint8Array): void {
+    const frame = messageFrame(encoded);
     if (frame.length > this.maxFrameSize) throw new FrameTooLargeError(`frame of ${frame.length} bytes`);
     this.sent.push(message);
     const peer = this.peer;

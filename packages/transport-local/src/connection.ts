@@ -1,11 +1,5 @@
 import { FrameTooLargeError } from '@copycat/common';
-import {
-  BaseConnection,
-  MessageType,
-  encodeMessageFrame,
-  messageTypeName,
-  type Message,
-} from '@copycat/protocol';
+import { BaseConnection, MessageType, messageFrame, messageTypeName, type Message } from '@copycat/protocol';
 import { type Fabric } from './fabric.js';
 import { type Port } from './port.js';
 
@@ -41,8 +35,8 @@ export class LocalConnection extends BaseConnection {
     attach(this.port);
   }
 
-  protected transmit(message: Message): void {
-    const frame = encodeMessageFrame(message);
+  protected transmit(message: Message, encoded: Uint8Array): void {
+    const frame = messageFrame(encoded);
     if (frame.length > this.fabric.maxFrameSize) {
       const what =
         message.type === MessageType.response ? 'response' : `${messageTypeName(message.type)} request`;

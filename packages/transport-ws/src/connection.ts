@@ -10,7 +10,6 @@ import {
   BaseConnection,
   FrameBuilder,
   MessageType,
-  encodeMessage,
   messageFrameSize,
   messageTypeName,
   type Message,
@@ -96,10 +95,8 @@ export class WebSocketConnection extends BaseConnection {
     return this.socket.bufferedAmount + this.queue.size;
   }
 
-  protected transmit(message: Message): void | Promise<void> {
-    // Encoded once, now: later changes to the caller's objects do not leak into what is sent.
+  protected transmit(message: Message, bytes: Uint8Array): void | Promise<void> {
     // `bytes` is the codec's scratch: copied into a frame (or kept as a copy) before returning.
-    const bytes = encodeMessage(message);
     const size = messageFrameSize(bytes.length);
     if (size > this.settings.maxFrameSize) {
       const what =

@@ -1,0 +1,166 @@
+/**
+ * `MsgpackWriter` and `MsgpackReader` against the stock msgpack coder: the same bytes written,
+ * the same values read, and refusals (never wrong values) for anything else.
+ */
+import fc from 'fast-check';
+import { encode } from '@msgpack/msgpack';
+import { describe, expect, it } from 'vitest';
+import { MsgpackReader, MsgpackWriteRefused, MsgpackWriter, READ_REFUSED, encodeString } from '@copycat/io';
+
+const writer = new MsgpackWriter(4);
+const reader = new MsgpackReader();
+
+function written(write: (w: MsgpackWriter) => void): Uint8Array {
+  writer.reset();
+  write(writer);
+  return writer.written().slice();
+}
+
+function read<T>(bytes: Uint8Array, how: (r: MsgpackReader) => T): T {
+  reader.reset(bytes);
+  const value = how(reader);
+  expect(reader.atEnd).toBe(true);
+  return value;
+}
+
+const anyNumber = fc.oneof(
+  fc.integer(),
+  fc.maxSafeInteger(),
+  fc.double(),
+  fc.constantFrom(0, -0, 127, 128, 255, 256, 65535, 65536, 2 ** 32 - 1, 2 ** 32, -32, -33, -128, -129),
+);
+
+describe('MsgpackWriter', () => {
+  it('writes numbers, strings, bytes and booleans as the stock encoder does', () => {
+    fc.assert(
+      fc.property(anyNumber, (value) => {
+        // The stock encoder writes -0 as the integer 0; the writer keeps it a float, as the Serializer does.
+        if (Object.is(value, -0))
+          expect([...written((w) => w.number(value))]).toEqual([0xcb, 0x80, 0, 0, 0, 0, 0, 0, 0]);
+        else expect(written((w) => w.number(value))).toEqual(encode(value));
+      }),
+    );
+    fc.assert(
+      fc.property(fc.string({ unit: 'binary', maxLength: 300 }), (value) => {
+        expect(written((w) => w.string(value))).toEqual(encode(value));
+      }),
+    );
+    fc.assert(
+      fc.property(fc.uint8Array({ maxLength: 70_000 }), (value) => {
+        expect(written((w) => w.binary(value))).toEqual(encode(value));
+      }),
+      { numRuns: 30 },
+    );
+    expect(written((w) => w.boolean(true))).toEqual(encode(true));
+    expect(written((w) => w.nil())).toEqual(encode(null));
+  });
+
+  it('writes map and array headers of any size, and a placeholder map header patched later', () => {
+    for (const count of [0, 15, 16, 65535, 65536]) {
+      const header = written((w) => w.arrayHeader(count));
+      const whole = encode(new Array(count).fill(0));
+      expect(header).toEqual(whole.subarray(0, whole.length - count)); // each 0 is one byte
+    }
+    const bytes = written((w) => {
+      const at = w.placeholderMapHeader();
+      w.raw(encodeString('a'));
+      w.number(1);
+      w.raw(encodeString('b'));
+      w.string('x');
+      w.patchMapHeader(at, 2);
+    });
+    expect(bytes).toEqual(encode({ a: 1, b: 'x' }));
+    expect(() => writer.patchMapHeader(0, 16)).toThrow(RangeError);
+  });
+
+  it('refuses strings with lone surrogates (the stock encoder writes them two ways)', () => {
+    expect(() => written((w) => w.string('a\ud800'))).toThrow(MsgpackWriteRefused);
+  });
+});
+
+describe('MsgpackReader', () => {
+  it('reads what the stock encoder writes', () => {
+    fc.assert(
+      fc.property(anyNumber, (value) => {
+        expect(read(encode(value), (r) => r.readNumber())).toBe(Object.is(value, -0) ? 0 : value);
+      }),
+    );
+    fc.assert(
+      fc.property(fc.string({ maxLength: 300 }), (value) => {
+        expect(read(encode(value), (r) => r.readString())).toBe(value);
+        expect(read(encode(value), (r) => r.readScalar())).toBe(value);
+      }),
+    );
+    fc.assert(
+      fc.property(fc.uint8Array({ maxLength: 300 }), (value) => {
+        expect(read(encode(value), (r) => r.readBinary())).toEqual(value);
+      }),
+    );
+    expect(read(encode(false), (r) => r.readBoolean())).toBe(false);
+    expect(
+      read(encode({ a: 1, b: 2 }), (r) => {
+        const entries = r.readMapHeader();
+        for (let i = 0; i < 2 * entries; i++) r.skip();
+        return entries;
+      }),
+    ).toBe(2);
+  });
+
+  it('skips over any value but extensions, ending exactly after it', () => {
+    const plain = fc
+      .anything({
+        withBoxedValues: false,
+        withMap: false,
+        withSet: false,
+        withBigInt: false,
+        withDate: false,
+        withTypedArray: false,
+        withSparseArray: false,
+        withNullPrototype: false,
+      })
+      .filter((value) => {
+        try {
+          encode(value);
+          return true;
+        } catch {
+          return false;
+        }
+      });
+    fc.assert(
+      fc.property(plain, (value) => {
+        reader.reset(encode(value));
+        reader.skip();
+        expect(reader.atEnd).toBe(true);
+      }),
+    );
+    reader.reset(encode(new Date(0)));
+    expect(() => reader.skip()).toThrow(READ_REFUSED);
+  });
+
+  it('refuses truncated input and the wrong kind of item', () => {
+    fc.assert(
+      fc.property(fc.string({ minLength: 1, maxLength: 40 }), fc.nat(), (value, cut) => {
+        const bytes = encode(value);
+        reader.reset(bytes.subarray(0, cut % bytes.length));
+        expect(() => reader.readString()).toThrow(READ_REFUSED);
+      }),
+    );
+    reader.reset(encode('x'));
+    expect(() => reader.readNumber()).toThrow(READ_REFUSED);
+    reader.reset(encode([1, 2, 3]));
+    expect(() => reader.readMapHeader()).toThrow(READ_REFUSED);
+    reader.reset(new Uint8Array([0xdc, 0xff, 0xff])); // an array claiming 65535 items in 0 bytes
+    expect(() => reader.readArrayHeader()).toThrow(READ_REFUSED);
+    reader.reset(new Uint8Array([0xa2, 0xc3, 0x28])); // invalid UTF-8
+    expect(() => reader.readString()).toThrow(READ_REFUSED);
+  });
+
+  it('hands back remembered strings as the very same strings', () => {
+    const key = ['last', 'Log', 'Index'].join('');
+    reader.remember([key]);
+    expect(read(encode('lastLogIndex'), (r) => r.readString())).toBe(key);
+    reader.reset(new Uint8Array([0xc7, 0, 0]));
+    expect(reader.readUndefined()).toBe(true);
+    expect(reader.atEnd).toBe(true);
+  });
+});

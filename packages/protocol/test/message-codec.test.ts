@@ -1,0 +1,309 @@
+/**
+ * The schema-driven codec (message-codec.ts) against the generic path it stands in for: what it
+ * writes decodes generically to the same message, what it reads is what the generic decoder and
+ * the validators make of the same bytes, and whatever it refuses is left to them.
+ */
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { ProtocolError } from '@copycat/common';
+import { Serializer } from '@copycat/io';
+import {
+  MessageType,
+  decodeMessages,
+  encodeFrame,
+  encodeRequest,
+  encodeResponse,
+  messageFrame,
+  validateRequest,
+  validateResponse,
+  type Message,
+  type Request,
+  type RequestType,
+  type Response,
+} from '@copycat/protocol';
+import { readEnvelope } from '../src/validate.js';
+import {
+  REQUEST_ARBITRARIES,
+  REQUEST_TYPES,
+  RESPONSE_ARBITRARIES,
+  SAMPLE_REQUESTS,
+  anyRequest,
+} from './fixtures.js';
+
+const serializer = new Serializer();
+const nobodyWaits = () => undefined;
+
+const anyRequestWithId = fc
+  .tuple(anyRequest, fc.integer({ min: 1, max: 2 ** 32 - 1 }))
+  .map(([request, id]) => ({ ...request, id }));
+
+/** A response to a request of some type: an ok response of that type, or an error response. */
+const anyResponse: fc.Arbitrary<{ type: RequestType; response: Response }> = fc
+  .constantFrom(...REQUEST_TYPES)
+  .chain((type) =>
+    fc.record({
+      type: fc.constant(type),
+      id: fc.integer({ min: 1, max: 2 ** 32 - 1 }),
+      body: fc.oneof(
+        RESPONSE_ARBITRARIES[type] as fc.Arbitrary<object>,
+        fc.record(
+          {
+            status: fc.constant('error' as const),
+            error: fc.record({
+              code: fc.constantFrom('PROTOCOL_ERROR', 'NO_LEADER', 'COMMAND_FAILURE'),
+              message: fc.string(),
+            }),
+            leader: fc.string({ maxLength: 10 }),
+            term: fc.maxSafeNat(),
+            lastSequence: fc.maxSafeNat(),
+          },
+          { requiredKeys: ['status', 'error'] },
+        ),
+      ),
+    }),
+  )
+  .map(({ type, id, body }) => ({ type, response: { type: MessageType.response, id, ...body } as Response }));
+
+/** What the generic path makes of a frame: each message checked as a connection would. */
+function generic(
+  frame: Uint8Array,
+  requestTypeOf: (id: number) => RequestType | undefined,
+): { accepted: boolean; messages: unknown[] } {
+  let values: unknown;
+  try {
+    values = serializer.decode(frame);
+  } catch {
+    return { accepted: false, messages: [] };
+  }
+  if (!Array.isArray(values) || values[0] !== 1) return { accepted: false, messages: [] };
+  const messages: unknown[] = [];
+  for (const value of values.slice(1)) {
+    const envelope = readEnvelope(value);
+    try {
+      if (envelope.kind === 'request') messages.push(validateRequest(value));
+      else if (envelope.kind === 'response') {
+        const type = requestTypeOf(envelope.id);
+        if (type !== undefined) messages.push(validateResponse(type, value));
+      } else return { accepted: false, messages: [] };
+    } catch {
+      return { accepted: false, messages: [] };
+    }
+  }
+  return { accepted: true, messages };
+}
+
+/** `value` with its keys in a shuffled order (the generic encoder keeps insertion order). */
+function shuffled(value: Record<string, unknown>, seed: number): Record<string, unknown> {
+  const entries = Object.entries(value);
+  for (let i = entries.length - 1; i > 0; i--) {
+    const j = (seed * (i + 7)) % (i + 1);
+    [entries[i], entries[j]] = [entries[j]!, entries[i]!];
+  }
+  return Object.fromEntries(entries);
+}
+
+describe('encodeRequest and encodeResponse', () => {
+  it('write what the generic decoder reads back as the same message', () => {
+    fc.assert(
+      fc.property(anyRequestWithId, (request) => {
+        expect(serializer.decode(encodeRequest(request))).toEqual(request);
+      }),
+      { numRuns: 300 },
+    );
+    fc.assert(
+      fc.property(anyResponse, ({ type, response }) => {
+        expect(serializer.decode(encodeResponse(type, response))).toEqual(response);
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  it('put type, id and status first, then the fields in schema order, leaving out unknown ones', () => {
+    const request = { future: 1, ...SAMPLE_REQUESTS[MessageType.vote], id: 9 } as Request;
+    const decoded = serializer.decode<Record<string, unknown>>(encodeRequest(request));
+    expect(Object.keys(decoded)).toEqual(['type', 'id', 'term', 'candidate', 'lastLogIndex', 'lastLogTerm']);
+    const response = { id: 4, status: 'ok', type: MessageType.response, term: 1, voted: false } as Response;
+    expect(Object.keys(serializer.decode<object>(encodeResponse(MessageType.vote, response)))).toEqual([
+      'type',
+      'id',
+      'status',
+      'term',
+      'voted',
+    ]);
+  });
+
+  it('refuse a malformed message with the error the validators give', () => {
+    fc.assert(
+      fc.property(anyRequestWithId, fc.nat(), fc.anything(), (request, pick, replacement) => {
+        const keys = Object.keys(request);
+        const broken = { ...request, [keys[pick % keys.length]!]: replacement };
+        let expected: unknown;
+        try {
+          validateRequest(broken);
+        } catch (error) {
+          expected = error;
+        }
+        if (expected === undefined) {
+          expect(serializer.decode(encodeRequest(broken))).toEqual(validateRequest(broken));
+        } else {
+          expect(() => encodeRequest(broken)).toThrow((expected as Error).message);
+          expect(() => encodeRequest(broken)).toThrow(ProtocolError);
+        }
+      }),
+      { numRuns: 300 },
+    );
+    const vote = { ...SAMPLE_REQUESTS[MessageType.vote], id: 1 };
+    expect(() => encodeResponse(MessageType.vote, { type: 0, id: 1, status: 'ok', term: 1 })).toThrow(
+      /vote response\.voted is missing/,
+    );
+    expect(() => encodeRequest({ ...vote, type: 99 } as unknown as Request)).toThrow(
+      /unknown message type 99/,
+    );
+    expect(() => encodeRequest(null as unknown as Request)).toThrow(ProtocolError);
+  });
+
+  it('leave strings only the generic encoder writes (lone surrogates) to it', () => {
+    const request = { ...SAMPLE_REQUESTS[MessageType.connect], client: 'a\ud800b', id: 3 } as Request;
+    const encoded = encodeRequest(request).slice();
+    expect(encoded).toEqual(serializer.encode(request));
+    expect(serializer.decode(encoded)).toEqual(serializer.decode(serializer.encode(request)));
+  });
+});
+
+describe('decodeMessages', () => {
+  it('reads back every request and response the encoders write', () => {
+    fc.assert(
+      fc.property(anyRequestWithId, (request) => {
+        const checked = decodeMessages(messageFrame(encodeRequest(request)), nobodyWaits);
+        expect(checked).toEqual({ messages: [request], types: [request.type] });
+      }),
+      { numRuns: 300 },
+    );
+    fc.assert(
+      fc.property(anyResponse, ({ type, response }) => {
+        const checked = decodeMessages(messageFrame(encodeResponse(type, response)), () => type);
+        expect(checked).toEqual({ messages: [response], types: [type] });
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  it('drops a response nobody waits for, and keeps the others of the frame', () => {
+    const vote = { ...SAMPLE_REQUESTS[MessageType.vote], id: 1 } as Request;
+    const frame = encodeFrame([
+      { type: MessageType.response, id: 5, status: 'ok', term: 1, voted: true },
+      vote,
+    ]);
+    expect(decodeMessages(frame, nobodyWaits)).toEqual({ messages: [vote], types: [MessageType.vote] });
+  });
+
+  it('accepts exactly what the generic path accepts, with the same messages', () => {
+    // Frames of requests and responses written generically, in any key order, with unknown
+    // fields, with a field replaced by anything, cut short, or with bytes flipped.
+    const anyMessage = fc.oneof(
+      anyRequestWithId.map((request) => ({
+        message: request,
+        type: request.type,
+      })),
+      anyResponse.map(({ type, response }) => ({
+        message: response as unknown as Record<string, unknown>,
+        type,
+      })),
+    );
+    // Each kind of damage in about one frame or message in four.
+    const sometimes = <T>(arbitrary: fc.Arbitrary<T>) =>
+      fc.oneof({ arbitrary: fc.constant(null), weight: 3 }, { arbitrary, weight: 1 });
+    const damaged = fc.record({
+      message: anyMessage,
+      seed: fc.nat(),
+      extra: sometimes(fc.dictionary(fc.string({ maxLength: 6 }), fc.anything(), { maxKeys: 2 })),
+      replace: sometimes(fc.tuple(fc.nat(), fc.anything())),
+    });
+    let accepted = 0;
+    fc.assert(
+      fc.property(
+        fc.array(damaged, { minLength: 1, maxLength: 4 }),
+        sometimes(fc.tuple(fc.nat(), fc.nat({ max: 255 }))),
+        sometimes(fc.constant(true)),
+        (parts, flip, cut) => {
+          const types = new Map<number, RequestType>();
+          const values = parts.map(({ message, seed, extra, replace }) => {
+            let value = { ...message.message, ...(extra ?? {}) };
+            if (replace !== null) {
+              const keys = Object.keys(value);
+              value = { ...value, [keys[replace[0] % keys.length]!]: replace[1] };
+            }
+            if (value.type === MessageType.response && typeof value.id === 'number')
+              types.set(value.id, message.type);
+            return seed % 3 === 0 ? shuffled(value, seed) : value;
+          });
+          let frame: Uint8Array;
+          try {
+            frame = serializer.encode([1, ...values]);
+          } catch {
+            return; // not encodable (a class instance made up by fast-check)
+          }
+          if (flip !== null && frame.length > 0) frame[flip[0] % frame.length] = flip[1];
+          if (cut) frame = frame.subarray(0, frame.length - 1);
+          const requestTypeOf = (id: number) => types.get(id);
+          const fast = decodeMessages(frame, requestTypeOf);
+          if (fast === undefined) return; // left to the generic path
+          accepted++;
+          const slow = generic(frame, requestTypeOf);
+          expect(slow.accepted).toBe(true);
+          expect(slow.messages).toHaveLength(fast.messages.length);
+          fast.messages.forEach((message, i) => {
+            // The generic path keeps unknown fields; the schemas leave them out.
+            expect(slow.messages[i]).toMatchObject(message);
+            for (const key of Object.keys(message)) expect(slow.messages[i]).toHaveProperty(key);
+          });
+        },
+      ),
+      { numRuns: 1000 },
+    );
+    // Not vacuous: a good share of the frames took the schema path.
+    expect(accepted).toBeGreaterThan(100);
+  });
+
+  it('leaves frames written in another order, or with unusual values, to the generic path', () => {
+    const vote = { ...SAMPLE_REQUESTS[MessageType.vote], id: 1 };
+    expect(decodeMessages(serializer.encode([1, vote]), nobodyWaits)).toBeDefined();
+    const { type, ...fields } = vote;
+    expect(decodeMessages(serializer.encode([1, { ...fields, type }]), nobodyWaits)).toBeUndefined();
+    expect(decodeMessages(serializer.encode([2, vote]), nobodyWaits)).toBeUndefined();
+    expect(decodeMessages(serializer.encode([1, { ...vote, term: 1.5 }]), nobodyWaits)).toBeUndefined();
+    expect(decodeMessages(serializer.encode([1, { ...vote, candidate: 'ü' }]), nobodyWaits)).toBeDefined();
+    expect(decodeMessages(serializer.encode([1, vote]).subarray(0, 10), nobodyWaits)).toBeUndefined();
+    expect(decodeMessages(new Uint8Array([0x91]), nobodyWaits)).toBeUndefined();
+  });
+
+  it('checks a response against the request it answers', () => {
+    const response = { type: MessageType.response, id: 2, status: 'ok', term: 1, voted: true };
+    const frame = encodeFrame([response as Message]);
+    expect(decodeMessages(frame, () => MessageType.vote)?.messages).toEqual([response]);
+    expect(decodeMessages(frame, () => MessageType.poll)).toBeUndefined();
+    const error = {
+      type: MessageType.response,
+      id: 2,
+      status: 'error',
+      error: { code: 'NO_LEADER', message: 'x' },
+    };
+    expect(decodeMessages(encodeFrame([error as Message]), () => MessageType.poll)?.messages).toEqual([
+      error,
+    ]);
+  });
+
+  it('reads every request arbitrary with optional fields left out or present', () => {
+    for (const type of REQUEST_TYPES) {
+      fc.assert(
+        fc.property(REQUEST_ARBITRARIES[type] as fc.Arbitrary<object>, (request) => {
+          const message = { ...request, id: 7 } as Request;
+          expect(decodeMessages(messageFrame(encodeRequest(message)), nobodyWaits)?.messages).toEqual([
+            message,
+          ]);
+        }),
+        { numRuns: 20 },
+      );
+    }
+  });
+});
