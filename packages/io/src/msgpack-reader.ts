@@ -107,6 +107,16 @@ export class MsgpackReader {
       : this.readNumber();
   }
 
+  /**
+   * A map key as the stock decoder allows them: a string or a number, and never `__proto__`
+   * (which it refuses, so that decoded objects cannot have their prototype replaced).
+   */
+  readKey(): string | number {
+    const key = this.readScalar();
+    if (key === '__proto__') throw READ_REFUSED;
+    return key;
+  }
+
   /** The number of entries of a map. */
   readMapHeader(): number {
     const head = this.u8();
@@ -154,7 +164,8 @@ export class MsgpackReader {
 
   /**
    * Passes over one item of any kind but extensions (what an extension holds is its codec's to
-   * say, and a codec may refuse it), checking that it is complete and well formed.
+   * say, and a codec may refuse it), checking that it is complete and well formed, map keys
+   * included (see `readKey`).
    */
   skip(depth = 0): void {
     if (depth > MAX_SKIP_DEPTH) throw READ_REFUSED;
@@ -164,7 +175,7 @@ export class MsgpackReader {
       this.readNumber();
     } else if (head < 0x90 || head === 0xde || head === 0xdf) {
       for (let n = this.readMapHeader(); n > 0; n--) {
-        this.skip(depth + 1);
+        this.readKey();
         this.skip(depth + 1);
       }
     } else if (head < 0xa0 || head === 0xdc || head === 0xdd) {

@@ -15,7 +15,7 @@
  */
 import { ProtocolError } from '@copycat/common';
 import { Serializer } from '@copycat/io';
-import { isPlainObject } from './schema.js';
+import { isPlainObject, show } from './schema.js';
 import { type Message } from './messages/index.js';
 
 export const PROTOCOL_VERSION = 1;
@@ -294,7 +294,7 @@ export function readFrame(frame: Uint8Array): unknown[] | ProtocolError {
   const version = values[0];
   if (version !== PROTOCOL_VERSION) {
     return new ProtocolError(
-      `unsupported protocol version ${String(version)} (this side speaks ${PROTOCOL_VERSION})`,
+      `unsupported protocol version ${show(version)} (this side speaks ${PROTOCOL_VERSION})`,
     );
   }
   return values;

@@ -20,7 +20,7 @@ import { MEMBER_STATUSES, MEMBER_TYPES } from './members.js';
 import { MessageType, isRequestType, type RequestType } from './message-type.js';
 import { type Request, type Response } from './messages/index.js';
 import { COMPACTION_MODES, CONSISTENCY_LEVELS } from './operations.js';
-import { check, type Schema } from './schema.js';
+import { check, isPlainObject, type ObjectSchema, type Schema } from './schema.js';
 import {
   REQUESTS,
   REQUEST_PATHS,
@@ -28,6 +28,7 @@ import {
   RESPONSE_PATHS,
   errorResponse,
   validateRequest,
+  type ResponseSchema,
 } from './validate.js';
 
 const writer = new MsgpackWriter();
@@ -53,7 +54,7 @@ reader.remember([
  * it at once). Throws the `ProtocolError` of `validateRequest` if the request is malformed.
  */
 export function encodeRequest(request: Request): Uint8Array {
-  const type = (request as { type?: unknown } | null)?.type;
+  const type = isPlainObject(request) ? request.type : undefined;
   if (!isRequestType(type)) validateRequest(request); // throws, naming the problem
   return encodeChecked(REQUESTS[type as RequestType], request, REQUEST_PATHS[type as RequestType]);
 }
@@ -67,18 +68,49 @@ export function encodeResponse(type: RequestType | undefined, response: Response
   return encodeChecked(RESPONSES[type], response, RESPONSE_PATHS[type]);
 }
 
+/** Set while `writer` is in use: a getter of a message being encoded may encode another one. */
+let writing = false;
+
 function encodeChecked(schema: Schema<unknown>, message: unknown, path: string): Uint8Array {
-  writer.reset();
+  if (writing) return encodeWith(new MsgpackWriter(256), schema, message, path);
+  writing = true;
+  try {
+    return encodeWith(writer, schema, message, path);
+  } finally {
+    writing = false;
+  }
+}
+
+function encodeWith(
+  into: MsgpackWriter,
+  schema: Schema<unknown>,
+  message: unknown,
+  path: string,
+): Uint8Array {
+  into.reset();
   let written = false;
   try {
-    written = schema.write(writer, message);
+    written = schema.write(into, message);
   } catch (error) {
     if (!(error instanceof MsgpackWriteRefused)) throw error;
   }
-  if (written) return writer.written();
+  if (written) return into.written();
   check(schema, message, path); // throws if the message does not fit its schema
-  // It does, but holds what only the generic path writes (a string with lone surrogates).
-  return serializer.encodeShared(message);
+  // It does, but holds what only the generic path writes (a string with lone surrogates): the
+  // generic path writes it, without the fields the schema does not know.
+  return serializer.encodeShared(knownFields(schema, message as Record<string, unknown>));
+}
+
+function knownFields(schema: Schema<unknown>, message: Record<string, unknown>): Record<string, unknown> {
+  const keys =
+    'keys' in schema
+      ? (schema as ObjectSchema<unknown>).keys
+      : message.status === 'error'
+        ? errorResponse.keys
+        : (schema as ResponseSchema<unknown>).ok.keys;
+  const known: Record<string, unknown> = {};
+  for (const key of keys) if (message[key] !== undefined) known[key] = message[key];
+  return known;
 }
 
 /** The messages of a frame, each checked, as `decodeMessages` returns them. */
@@ -103,6 +135,7 @@ export function decodeMessages(
     if (count === 0 || reader.readNumber() !== PROTOCOL_VERSION) return undefined;
     const messages: (Request | Response)[] = [];
     const types: RequestType[] = [];
+    requestsRead = 0;
     for (let i = 1; i < count; i++) readMessage(requestTypeOf, messages, types);
     return reader.atEnd ? { messages, types } : undefined;
   } catch (error) {
@@ -112,6 +145,9 @@ export function decodeMessages(
     reader.release();
   }
 }
+
+/** Requests read so far from the frame being decoded. */
+let requestsRead = 0;
 
 function readMessage(
   requestTypeOf: (id: number) => RequestType | undefined,
@@ -129,6 +165,7 @@ function readMessage(
     schema.requireFields(request);
     messages.push(request as unknown as Request);
     types.push(type);
+    requestsRead++;
     return;
   }
   if (entries < 3 || reader.readString() !== 'id') throw READ_REFUSED;
@@ -137,6 +174,10 @@ function readMessage(
   const status = reader.readString();
   const requestType = requestTypeOf(id);
   if (requestType === undefined) {
+    // A handler of a request earlier in the frame may send the request this answers (not from
+    // an honest peer, but the generic path, which looks each response up in turn, would
+    // complete it): left to it.
+    if (requestsRead > 0) throw READ_REFUSED;
     // Nobody waits for it (it came after its timeout, or twice): dropped unchecked, as the
     // generic path does, once the rest of it is known to be well formed.
     skipEntries(entries - 3);
@@ -153,8 +194,10 @@ function readMessage(
 
 function skipEntries(count: number): void {
   for (let n = 0; n < count; n++) {
-    // Keys as the generic decoder allows them: strings and numbers, `__proto__` refused.
-    if (reader.readScalar() === '__proto__') throw READ_REFUSED;
+    // A repeated envelope key could make it another message for the generic path (which keeps
+    // the last value of a key): a request, or the response to a pending request.
+    const key = reader.readKey();
+    if (key === 'type' || key === 'id' || key === 'status') throw READ_REFUSED;
     reader.skip();
   }
 }

@@ -51,6 +51,15 @@ function describe(value: unknown): string {
   return typeof value;
 }
 
+/**
+ * A received value for an error message: primitives as they are, anything else by its kind.
+ * Never `String(value)` on an object off the wire: its `toString` may be a field, and then
+ * `String` throws a `TypeError` instead of the `ProtocolError` being built.
+ */
+export function show(value: unknown): string {
+  return typeof value === 'object' && value !== null ? describe(value) : String(value);
+}
+
 export function invalid(path: string, expected: string, value: unknown): ProtocolError {
   return new ProtocolError(`${path} must be ${expected}, got ${describe(value)}`);
 }
@@ -236,13 +245,14 @@ export function object<T>(fields: Fields<T>): ObjectSchema<T> {
     },
     readEntries(reader, count, target) {
       for (let n = 0; n < count; n++) {
-        const key = reader.readString();
-        const i = indexOf.get(key);
+        const key = reader.readKey();
+        const i = typeof key === 'string' ? indexOf.get(key) : undefined;
         if (i === undefined) {
-          // The generic decoder refuses this key: so do we, to give the same answer.
-          if (key === '__proto__') throw READ_REFUSED;
           reader.skip();
         } else {
+          // A repeated key: the generic decoder keeps the last value, which may make the message
+          // another one (another `type`, another `id`); left to it to say which.
+          if (target[key] !== undefined) throw READ_REFUSED;
           target[key] = schemas[i]!.read(reader);
         }
       }

@@ -22,6 +22,7 @@ import {
   oneOf,
   optional,
   positiveInt,
+  show,
   string,
   time,
   uint,
@@ -218,7 +219,7 @@ export const RESPONSE_PATHS = paths('response');
 export function validateRequest(value: unknown): Request {
   if (!isPlainObject(value)) throw invalid('request', 'an object', value);
   const type = value.type;
-  if (!isRequestType(type)) throw new ProtocolError(`unknown message type ${String(type)}`);
+  if (!isRequestType(type)) throw new ProtocolError(`unknown message type ${show(type)}`);
   return check(REQUESTS[type] as Schema<Request>, value, REQUEST_PATHS[type]);
 }
 
@@ -248,5 +249,5 @@ export function readEnvelope(value: unknown): Envelope {
   if (id === undefined) return { kind: 'unknown', problem: 'a message must have a positive integer id', id };
   if (type === MessageType.response) return { kind: 'response', id };
   if (isRequestType(type)) return { kind: 'request', type, id };
-  return { kind: 'unknown', problem: `unknown message type ${String(type)}`, id };
+  return { kind: 'unknown', problem: `unknown message type ${show(type)}`, id };
 }
