@@ -40,7 +40,7 @@ import {
   recordTerm,
   validateEntry,
   viewOf,
-  writeRecord,
+  RecordEncoder,
   type RecordBatch,
 } from './record.js';
 import { recoverLog } from './recover.js';
@@ -214,6 +214,7 @@ export class SegmentedLog implements Log {
   private nextId: number;
   private readonly maxRecordSize: number;
   private readonly pool = new BlockPool();
+  private readonly encoder = new RecordEncoder();
 
   private readonly tasks: Task[] = [];
   /** Rewrites and merges in progress (their heavy part runs beside the queue). */
@@ -302,7 +303,7 @@ export class SegmentedLog implements Log {
       let at = batch.at;
       let offset = batch.offset;
       for (const entry of list) {
-        const size = writeRecord(bytes, view, at, entry);
+        const size = this.encoder.write(bytes, view, at, entry);
         segment.setOffset(entry.index, offset);
         this.runs.push(entry.index, entry.term);
         at += size;
@@ -312,7 +313,7 @@ export class SegmentedLog implements Log {
     } else {
       for (const entry of list) {
         const slot = this.place(entry.index, entry.term, recordSize(entry.payload.length));
-        writeRecord(slot.bytes, slot.view, slot.at, entry);
+        this.encoder.write(slot.bytes, slot.view, slot.at, entry);
       }
     }
     this.afterAppend(list.length);

@@ -95,6 +95,112 @@ export function writeRecord(target: Uint8Array, view: DataView, at: number, entr
   return size;
 }
 
+/**
+ * Payloads from this size on are checksummed in the entry's array rather than in the copy: the
+ * size from which `crc32c` hands inputs to the native code, when it has it (below, the portable
+ * code reads either array equally fast).
+ */
+const WHOLE_PAYLOAD_CRC_FROM = 256;
+/** Bytes of a record's header covered by its checksum: index, term, type, flags, timestamp. */
+const HEADER_BODY_SIZE = RECORD_HEADER_SIZE - BODY_AT;
+
+/**
+ * HEADER_DELTA[j * 256 + v]: how the checksum of the 26 checksummed header bytes changes when
+ * byte j of them is XORed with v. CRC-32C is affine over GF(2) for inputs of one length,
+ * crc(a ^ b) = crc(a) ^ crc(b) ^ crc(0), so the change does not depend on the other bytes and
+ * the changes of several bytes XOR together. Built from `crc32c` itself, one probe per bit (the
+ * change is linear in v too).
+ */
+const HEADER_DELTA = (() => {
+  const table = new Int32Array(HEADER_BODY_SIZE * 256);
+  const probe = new Uint8Array(HEADER_BODY_SIZE);
+  const zero = crc32c(probe);
+  for (let j = 0; j < HEADER_BODY_SIZE; j++) {
+    const row = j * 256;
+    for (let bit = 1; bit < 256; bit <<= 1) {
+      probe[j] = bit;
+      table[row + bit] = crc32c(probe) ^ zero;
+    }
+    probe[j] = 0;
+    for (let v = 3; v < 256; v++) {
+      const low = v & -v;
+      if (low !== v) table[row + v] = table[row + low]! ^ table[row + (v ^ low)]!;
+    }
+  }
+  return table;
+})();
+
+/** The checksum change for the header bytes [j, j + 4) XORed with the big-endian word `d`. */
+function wordDelta(j: number, d: number): number {
+  const row = j * 256;
+  return (
+    HEADER_DELTA[row + (d >>> 24)]! ^
+    HEADER_DELTA[row + 256 + ((d >>> 16) & 0xff)]! ^
+    HEADER_DELTA[row + 512 + ((d >>> 8) & 0xff)]! ^
+    HEADER_DELTA[row + 768 + (d & 0xff)]!
+  );
+}
+
+/**
+ * Writes records exactly as `writeRecord` does, for appends of many entries. Consecutive
+ * records differ in few header bytes (the index, often the timestamp; the term, type and flags
+ * rarely), so the checksum of a header is derived from the previous one: four table lookups
+ * per changed 4-byte word instead of a CRC over all 26 bytes, which is a third of the checksum
+ * work of a 64 B entry. The payload is then checksummed continuing from it. The encoder keeps
+ * the last header between calls; it starts from an all-zero one.
+ */
+export class RecordEncoder {
+  /** The checksummed header bytes of the last record, as six words and a final half word. */
+  private readonly header = new Uint32Array(7);
+  private headerCrc = crc32c(new Uint8Array(HEADER_BODY_SIZE));
+
+  /** Like `writeRecord`: `entry` must have been validated, `target` must have room. */
+  write(target: Uint8Array, view: DataView, at: number, entry: Entry): number {
+    const payload = entry.payload;
+    const size = RECORD_HEADER_SIZE + payload.length;
+    view.setUint32(at, size - 4);
+    writeU64(view, at + INDEX_AT, entry.index);
+    writeU64(view, at + TERM_AT, entry.term);
+    target[at + TYPE_AT] = ENTRY_TYPES[entry.type];
+    target[at + FLAGS_AT] = entry.flags ?? 0;
+    view.setFloat64(at + TIMESTAMP_AT, entry.timestamp);
+    target.set(payload, at + RECORD_HEADER_SIZE);
+    const headerCrc = this.headerChecksum(view, at + BODY_AT);
+    // A large payload is checksummed in the entry's own array, which holds the bytes just
+    // copied: a whole array goes to the native code as it is, where a part of `target` would
+    // need a new view per record. Not in shared memory, though, which another thread could
+    // change between the copy and the checksum.
+    const crc =
+      payload.length >= WHOLE_PAYLOAD_CRC_FROM && payload.buffer instanceof ArrayBuffer
+        ? crc32c(payload, 0, payload.length, headerCrc)
+        : crc32c(target, at + RECORD_HEADER_SIZE, payload.length, headerCrc);
+    view.setUint32(at + CRC_AT, crc);
+    return size;
+  }
+
+  /** The CRC-32C of the 26 header bytes at `at`, from the previous header's. */
+  private headerChecksum(view: DataView, at: number): number {
+    const header = this.header;
+    let crc = this.headerCrc;
+    for (let k = 0; k < 6; k++) {
+      const word = view.getUint32(at + 4 * k);
+      const d = word ^ header[k]!;
+      if (d !== 0) {
+        crc ^= wordDelta(4 * k, d);
+        header[k] = word;
+      }
+    }
+    const half = view.getUint16(at + 24);
+    const d = half ^ header[6]!;
+    if (d !== 0) {
+      crc ^= HEADER_DELTA[24 * 256 + (d >>> 8)]! ^ HEADER_DELTA[25 * 256 + (d & 0xff)]!;
+      header[6] = half;
+    }
+    this.headerCrc = crc >>> 0;
+    return this.headerCrc;
+  }
+}
+
 /** Encodes one entry as a record (a new array). */
 export function encodeEntry(entry: Entry): Uint8Array {
   validateEntry(entry);

@@ -12,6 +12,7 @@ import {
   type Entry,
   type EntryType,
 } from '@copycat/storage';
+import { RecordEncoder, writeRecord } from '../src/record.js';
 import { entry } from './helpers.js';
 
 const entryArbitrary: fc.Arbitrary<Entry> = fc.record({
@@ -110,5 +111,108 @@ describe('record codec', () => {
       /unknown entry type query/,
     );
     expect(() => encodeEntries([entry(1), { ...entry(2), flags: -1 }])).toThrow(RangeError);
+  });
+});
+
+/**
+ * RecordEncoder (the append path) derives each header checksum from the previous header's
+ * instead of checksumming the header: it must write exactly what writeRecord writes, for any
+ * sequence of entries, across calls.
+ */
+describe('RecordEncoder', () => {
+  // Batches shaped like appends: indexes that climb (sometimes across 2^32 or near 2^53),
+  // header fields that mostly repeat and sometimes change, -0 and 0 timestamps, payloads on
+  // both sides of the native checksum's 256 B threshold.
+  const batchArbitrary = fc
+    .record({
+      first: fc.oneof(
+        fc.integer({ min: 1, max: 1000 }),
+        fc.integer({ min: 2 ** 32 - 40, max: 2 ** 32 + 40 }),
+        fc.integer({ min: Number.MAX_SAFE_INTEGER - 2000, max: Number.MAX_SAFE_INTEGER - 1000 }),
+        fc.integer({ min: 1, max: Number.MAX_SAFE_INTEGER - 1000 }),
+      ),
+      steps: fc.array(
+        fc.record({
+          gap: fc.constantFrom(1, 1, 1, 2, 7, 2 ** 24),
+          changes: fc.option(entryArbitrary, { freq: 3 }),
+          timestamp: fc.option(fc.constantFrom(0, -0, 1.5, 1_700_000_000_123, -1e300), { freq: 3 }),
+          payload: fc.oneof(
+            fc.uint8Array({ maxLength: 80 }),
+            fc.uint8Array({ minLength: 250, maxLength: 1100, size: 'max' }),
+          ),
+        }),
+        { minLength: 1, maxLength: 30 },
+      ),
+      at: fc.integer({ min: 0, max: 7 }),
+    })
+    .map(({ first, steps, at }) => {
+      const list: Entry[] = [];
+      let index = first;
+      let fields: Omit<Entry, 'index' | 'payload'> = { term: 1, type: 'command', timestamp: 0 };
+      for (const step of steps) {
+        if (step.changes !== null) {
+          const { index: _index, payload: _payload, ...changed } = step.changes;
+          fields = changed;
+        }
+        if (step.timestamp !== null) fields = { ...fields, timestamp: step.timestamp };
+        list.push({ ...fields, index, payload: step.payload });
+        index = Math.min(Number.MAX_SAFE_INTEGER, index + step.gap);
+      }
+      return { list, at };
+    });
+
+  const encodeBoth = (encoder: RecordEncoder, list: readonly Entry[], at: number) => {
+    const total = at + list.reduce((sum, e) => sum + recordSize(e.payload.length), 0);
+    const expected = new Uint8Array(total);
+    const actual = new Uint8Array(total);
+    const expectedView = new DataView(expected.buffer);
+    const actualView = new DataView(actual.buffer);
+    let offset = at;
+    for (const e of list) {
+      writeRecord(expected, expectedView, offset, e);
+      const size = encoder.write(actual, actualView, offset, e);
+      expect(size).toBe(recordSize(e.payload.length));
+      offset += size;
+    }
+    return { expected, actual };
+  };
+
+  it('writes the same bytes as writeRecord for random batches, also across batches', () => {
+    fc.assert(
+      fc.property(fc.array(batchArbitrary, { minLength: 1, maxLength: 4 }), (batches) => {
+        const encoder = new RecordEncoder();
+        for (const { list, at } of batches) {
+          const { expected, actual } = encodeBoth(encoder, list, at);
+          expect(actual).toEqual(expected);
+        }
+      }),
+      { numRuns: 200 },
+    );
+  });
+
+  it('tells apart headers that differ in one bit anywhere, and -0 from 0', () => {
+    const encoder = new RecordEncoder();
+    const base: Entry = {
+      index: 5,
+      term: 3,
+      type: 'command',
+      timestamp: 0,
+      flags: 0,
+      payload: new Uint8Array(9),
+    };
+    const variants: Entry[] = [base];
+    for (let bit = 0; bit < 52; bit++) variants.push({ ...base, index: base.index ^ (2 ** bit) });
+    for (let bit = 0; bit < 52; bit++) variants.push({ ...base, term: base.term + 2 ** bit });
+    for (let bit = 0; bit < 8; bit++) variants.push({ ...base, flags: 1 << bit });
+    variants.push(
+      { ...base, timestamp: -0 },
+      { ...base, timestamp: Number.MIN_VALUE },
+      { ...base, type: 'noop' },
+    );
+    for (const e of variants.filter((v) => v.index >= 1)) {
+      const { expected, actual } = encodeBoth(encoder, [e, base, e], 0);
+      expect(actual).toEqual(expected);
+      expect(decodeRecords(actual)[0]).toEqual({ ...e, flags: e.flags ?? 0 });
+    }
   });
 });
