@@ -14,10 +14,9 @@ import {
   encodeRequest,
   validateRequest,
   type Request,
-  type RequestType,
 } from '@copycat/protocol';
-import { readEnvelope, validateResponse } from '../src/validate.js';
 import { SAMPLE_REQUESTS } from './fixtures.js';
+import { generic } from './generic-path.js';
 import { pipe, type PipeEnd } from './pipe.js';
 
 const serializer = new Serializer();
@@ -40,31 +39,6 @@ const entriesOf = (object: object): [Uint8Array, Uint8Array][] =>
   Object.entries(object).map(([k, x]) => [v(k), v(x)]);
 const frame = (...messages: Uint8Array[]) =>
   cat(new Uint8Array([0x90 | (messages.length + 1), 1]), ...messages);
-
-/** What the generic path makes of a frame (as in message-codec.test.ts). */
-function generic(bytes: Uint8Array, requestTypeOf: (id: number) => RequestType | undefined) {
-  let values: unknown;
-  try {
-    values = serializer.decode(bytes);
-  } catch {
-    return { accepted: false, messages: [] as unknown[] };
-  }
-  if (!Array.isArray(values) || values[0] !== 1) return { accepted: false, messages: [] as unknown[] };
-  const messages: unknown[] = [];
-  for (const value of values.slice(1)) {
-    const envelope = readEnvelope(value);
-    try {
-      if (envelope.kind === 'request') messages.push(validateRequest(value));
-      else if (envelope.kind === 'response') {
-        const type = requestTypeOf(envelope.id);
-        if (type !== undefined) messages.push(validateResponse(type, value));
-      } else return { accepted: false, messages: [] as unknown[] };
-    } catch {
-      return { accepted: false, messages: [] as unknown[] };
-    }
-  }
-  return { accepted: true, messages };
-}
 
 const vote = { ...SAMPLE_REQUESTS[MessageType.vote], id: 1 };
 

@@ -15,13 +15,11 @@ import {
   encodeResponse,
   messageFrame,
   validateRequest,
-  validateResponse,
   type Message,
   type Request,
   type RequestType,
   type Response,
 } from '@copycat/protocol';
-import { readEnvelope } from '../src/validate.js';
 import {
   REQUEST_ARBITRARIES,
   REQUEST_TYPES,
@@ -29,6 +27,7 @@ import {
   SAMPLE_REQUESTS,
   anyRequest,
 } from './fixtures.js';
+import { generic } from './generic-path.js';
 
 const serializer = new Serializer();
 const nobodyWaits = () => undefined;
@@ -63,34 +62,6 @@ const anyResponse: fc.Arbitrary<{ type: RequestType; response: Response }> = fc
     }),
   )
   .map(({ type, id, body }) => ({ type, response: { type: MessageType.response, id, ...body } as Response }));
-
-/** What the generic path makes of a frame: each message checked as a connection would. */
-function generic(
-  frame: Uint8Array,
-  requestTypeOf: (id: number) => RequestType | undefined,
-): { accepted: boolean; messages: unknown[] } {
-  let values: unknown;
-  try {
-    values = serializer.decode(frame);
-  } catch {
-    return { accepted: false, messages: [] };
-  }
-  if (!Array.isArray(values) || values[0] !== 1) return { accepted: false, messages: [] };
-  const messages: unknown[] = [];
-  for (const value of values.slice(1)) {
-    const envelope = readEnvelope(value);
-    try {
-      if (envelope.kind === 'request') messages.push(validateRequest(value));
-      else if (envelope.kind === 'response') {
-        const type = requestTypeOf(envelope.id);
-        if (type !== undefined) messages.push(validateResponse(type, value));
-      } else return { accepted: false, messages: [] };
-    } catch {
-      return { accepted: false, messages: [] };
-    }
-  }
-  return { accepted: true, messages };
-}
 
 /** `value` with its keys in a shuffled order (the generic encoder keeps insertion order). */
 function shuffled(value: Record<string, unknown>, seed: number): Record<string, unknown> {
