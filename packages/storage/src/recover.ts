@@ -13,16 +13,25 @@
  *   next segment was created. In the last segment, a bad record before the durable end
  *   recorded in its header is corruption; a bad record after it is a torn write: the tail from
  *   there is cut off and the event logged.
+ * - Preallocated segments (zero-filled at creation) end at the first zero length field: that
+ *   is their normal end, not a torn write, and the file is never cut (that would throw the
+ *   preallocation away). Before the durable end it is corruption, like any bad record. Unless
+ *   the last segment's mark says its tail is clean (a clean close), its tail is scrubbed:
+ *   bytes of unflushed appends may lie beyond a hole there (the OS writes pages in any
+ *   order), and later appends, which overwrite from the end, must never find them again.
+ * - `<log>-prealloc-<n>.log.tmp` files are unfinished preparations of a next segment: deleted.
  */
 import type { Logger } from '@copycat/common';
 import { readFully, type StorageDirectory, type StorageFile } from './directory.js';
 import { SegmentCorruptionError } from './errors.js';
+import { writeZeros } from './prealloc.js';
 import { checkRecord, recordIndex, recordTerm, viewOf } from './record.js';
 import { Segment } from './segment.js';
 import {
   SEGMENT_HEADER_SIZE,
   decodeHeader,
   decodeMark,
+  isPreparedFileName,
   parseSegmentFileName,
   segmentFileName,
   type SegmentHeader,
@@ -52,6 +61,9 @@ interface Candidate {
 }
 
 const SCAN_CHUNK = 8 << 20;
+/** Unit of the tail scrub: read and compared with zeros. */
+const SCRUB_BLOCK = 1 << 20;
+const ZERO_BLOCK = new Uint8Array(SCRUB_BLOCK);
 
 export async function recoverLog(
   directory: StorageDirectory,
@@ -61,6 +73,10 @@ export async function recoverLog(
   const { logger } = config;
   const versions = new Map<number, number[]>();
   for (const file of await directory.list()) {
+    if (isPreparedFileName(name, file)) {
+      await directory.remove(file);
+      continue;
+    }
     const parsed = parseSegmentFileName(name, file);
     if (parsed === undefined) continue;
     if (parsed.temporary) {
@@ -234,7 +250,13 @@ async function scanSegment(
 
   let at = SEGMENT_HEADER_SIZE;
   let problem: string | undefined;
+  // Preallocated: the records ended at a zero length field (or too near the file's end for one).
+  let terminated = false;
   while (at < size) {
+    if (header.preallocated && size - at < 4) {
+      terminated = true;
+      break;
+    }
     if (!(await ensure(at, Math.min(at + 4, size)))) {
       problem = 'unreadable';
       break;
@@ -244,6 +266,10 @@ async function scanSegment(
       break;
     }
     const length = view.getUint32(at - bufferStart);
+    if (length === 0 && header.preallocated) {
+      terminated = true;
+      break;
+    }
     // Load the whole record (or whatever of it the file has) so the check sees all of it.
     const end = Math.min(at + 4 + length, size);
     if (!(await ensure(at, end))) {
@@ -273,19 +299,35 @@ async function scanSegment(
     at += checked;
   }
 
+  // Zeros where records were made durable are a lost page, not the end of the records.
+  if (terminated && at < mark.durableEnd) problem = 'invalid length 0';
+  let scrubbed = 0;
   if (problem !== undefined) {
     if (!isLast) throw new SegmentCorruptionError(where, at, `${problem} in a sealed segment`);
     if (at < mark.durableEnd)
       throw new SegmentCorruptionError(where, at, `${problem} before the durable end ${mark.durableEnd}`);
+    // A preallocated file keeps its size: the torn bytes (and anything after them) are zeroed.
+    if (header.preallocated) scrubbed = await scrubTail(file, at, size);
     config.logger.warn('truncating torn tail of the log', {
       file: where,
       offset: at,
-      bytes: size - at,
+      bytes: header.preallocated ? scrubbed : size - at,
       reason: problem,
     });
-    await file.truncate(at);
+    if (!header.preallocated) await file.truncate(at);
+  } else if (isLast && header.preallocated && !(mark.clean === true && at === mark.durableEnd)) {
+    // Not closed cleanly: records of unflushed appends may sit beyond a hole.
+    scrubbed = await scrubTail(file, at, size);
+    if (scrubbed > 0) {
+      config.logger.warn('truncating torn tail of the log', {
+        file: where,
+        offset: at,
+        bytes: scrubbed,
+        reason: 'records after a zeroed gap',
+      });
+    }
   }
-  if (isLast && config.fsync && (problem !== undefined || mark.durableEnd < at)) {
+  if (isLast && config.fsync && (problem !== undefined || scrubbed > 0 || mark.durableEnd < at)) {
     // What was found valid may so far be only in the page cache (the previous process died
     // before its fsync): make it durable before building on it.
     await file.sync();
@@ -295,5 +337,28 @@ async function scanSegment(
   segment.diskEnd = at;
   segment.syncedEnd = at;
   segment.watermark = mark.durableEnd;
+  segment.markClean = mark.clean === true;
+  segment.mayBeClean = mark.clean === true;
   return segment;
+}
+
+/**
+ * Zeroes whatever is not zero in [from, size) of a preallocated segment, so that appends,
+ * which overwrite from `from`, never leave stale records readable after what they wrote.
+ * Returns the length of the range it rewrote (0: the tail was all zeros). Reads the whole
+ * tail: only done when the log was not closed cleanly.
+ */
+async function scrubTail(file: StorageFile, from: number, size: number): Promise<number> {
+  const block = new Uint8Array(SCRUB_BLOCK);
+  let dirtyEnd = from;
+  for (let at = from; at < size; at += SCRUB_BLOCK) {
+    const part = block.subarray(0, Math.min(SCRUB_BLOCK, size - at));
+    const n = await readFully(file, part, at);
+    if (Buffer.compare(part.subarray(0, n), ZERO_BLOCK.subarray(0, n)) === 0) continue;
+    let last = n - 1;
+    while (part[last] === 0) last--;
+    dirtyEnd = at + last + 1;
+  }
+  await writeZeros(file, from, dirtyEnd);
+  return dirtyEnd - from;
 }

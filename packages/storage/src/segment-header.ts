@@ -5,7 +5,10 @@
  *
  *   fixed part                           mark part
  *    0  u32 magic 'CCSG'                  64  u32 durable end: every byte before it was
- *    4  u16 format version (1)                    fsynced; a bad record there is corruption
+ *    4  u16 format version (1)                    fsynced; a bad record there is corruption.
+ *                                                 Bit 31 (preallocated segments only):
+ *                                                 "clean", every byte from the durable end
+ *                                                 on is zero, durably (set at close)
  *    6  u16 header size (96)              68  u64 start index: the log's first index after
  *    8  u64 segment id                            compaction (0 = this segment has no mark)
  *   16  u32 segment version               76  u64 start term: term of start index - 1
@@ -14,7 +17,9 @@
  *                                                 a truncation that ends in a compacted gap;
  *                                                 0 = none)
  *                                         92  u32 crc32c of bytes 64..92
- *   28  u32 reserved
+ *   28  u32 flags: bit 0 = preallocated (the file was filled with zeros to max bytes
+ *           before it took records; records end at the first zero length field).
+ *           Older files have 0 here (the field was reserved and written as zero).
  *   32  u64 first index
  *   40  u64 last id: highest segment id this file replaces (> id after a merge)
  *   48  12 bytes reserved
@@ -29,6 +34,10 @@ export const FIXED_HEADER_SIZE = 64;
 export const MARK_OFFSET = 64;
 export const MARK_SIZE = 32;
 export const SEGMENT_HEADER_SIZE = FIXED_HEADER_SIZE + MARK_SIZE;
+/** Header flag: the file was preallocated (zero-filled to `maxBytes`). */
+const FLAG_PREALLOCATED = 1;
+/** Bit of the mark's durable-end word saying the tail from the durable end on is all zeros. */
+const MARK_CLEAN = 0x80000000;
 
 export interface SegmentHeader {
   id: number;
@@ -37,6 +46,8 @@ export interface SegmentHeader {
   lastId: number;
   maxEntries: number;
   maxBytes: number;
+  /** Zero-filled to `maxBytes` at creation: the first zero length field ends the records. */
+  preallocated: boolean;
 }
 
 export interface SegmentMark {
@@ -44,12 +55,17 @@ export interface SegmentMark {
   startIndex: number;
   startTerm: number;
   endIndex: number;
+  /**
+   * Preallocated segments: every byte from `durableEnd` on is zero on disk, so a reopen need
+   * not scrub the tail. Only a clean close sets it; it is cleared (synced) before any write.
+   */
+  clean?: boolean;
 }
 
 export function encodeMark(mark: SegmentMark): Uint8Array {
   const bytes = new Uint8Array(MARK_SIZE);
   const view = new DataView(bytes.buffer);
-  view.setUint32(0, mark.durableEnd);
+  view.setUint32(0, (mark.durableEnd | (mark.clean === true ? MARK_CLEAN : 0)) >>> 0);
   writeU64(view, 4, mark.startIndex);
   writeU64(view, 12, mark.startTerm);
   writeU64(view, 20, mark.endIndex);
@@ -67,6 +83,7 @@ export function encodeHeader(header: SegmentHeader, mark: SegmentMark): Uint8Arr
   view.setUint32(16, header.version);
   view.setUint32(20, header.maxEntries);
   view.setUint32(24, header.maxBytes);
+  view.setUint32(28, header.preallocated ? FLAG_PREALLOCATED : 0);
   writeU64(view, 32, header.firstIndex);
   writeU64(view, 40, header.lastId);
   view.setUint32(60, crc32c(bytes, 0, 60));
@@ -90,6 +107,7 @@ export function decodeHeader(bytes: Uint8Array): SegmentHeader | string {
     maxBytes: view.getUint32(24),
     firstIndex: readU64(view, 32),
     lastId: readU64(view, 40),
+    preallocated: (view.getUint32(28) & FLAG_PREALLOCATED) !== 0,
   };
 }
 
@@ -98,8 +116,10 @@ export function decodeMark(bytes: Uint8Array): SegmentMark | undefined {
   const area = bytes.subarray(MARK_OFFSET, MARK_OFFSET + MARK_SIZE);
   const view = new DataView(area.buffer, area.byteOffset, area.byteLength);
   if (view.getUint32(28) !== crc32c(area, 0, 28)) return undefined;
+  const word = view.getUint32(0);
   return {
-    durableEnd: view.getUint32(0),
+    durableEnd: word & ~MARK_CLEAN,
+    clean: (word & MARK_CLEAN) !== 0,
     startIndex: readU64(view, 4),
     startTerm: readU64(view, 12),
     endIndex: readU64(view, 20),
@@ -119,4 +139,16 @@ export function parseSegmentFileName(
   const match = /^(\d+)-(\d+)\.log(\.tmp)?$/.exec(file.slice(log.length + 1));
   if (match === null) return undefined;
   return { id: Number(match[1]), version: Number(match[2]), temporary: match[3] !== undefined };
+}
+
+/**
+ * `<log>-prealloc-<n>.log.tmp`: a zero-filled file being prepared for the next segment. Not a
+ * segment name (no digits where the id goes), so no other log's files can look like it.
+ */
+export function preparedFileName(log: string, n: number): string {
+  return `${log}-prealloc-${n}.log.tmp`;
+}
+
+export function isPreparedFileName(log: string, file: string): boolean {
+  return file.startsWith(`${log}-`) && /^prealloc-\d+\.log\.tmp$/.test(file.slice(log.length + 1));
 }

@@ -54,8 +54,12 @@ export class Segment {
   lastId: number;
   readonly maxEntries: number;
   readonly maxBytes: number;
+  /** The file was zero-filled to `maxBytes` before taking records (segment-header.ts). */
+  readonly preallocated: boolean;
   readonly fileName: string;
   file: StorageFile | undefined;
+  /** A prepared zero-filled file claimed for this segment, renamed into place by createFile. */
+  prepared: { name: string; file: StorageFile } | undefined;
   removed = false;
   /** Bumped on every structural change (cut, mark, removal): a rewrite in flight then aborts. */
   generation = 0;
@@ -88,6 +92,16 @@ export class Segment {
   watermark = SEGMENT_HEADER_SIZE;
   /** A truncation not yet applied to the file: nothing is written here until it is. */
   pendingCut: number | undefined;
+  /** fdatasyncs of flushes that found new data here (preallocation's break-even, log.ts). */
+  flushSyncs = 0;
+  /** The last mark written says "clean" (preallocated segments: all zeros after the end). */
+  markClean = false;
+  /**
+   * The mark on disk may still say "clean": until a dirty mark is synced, nothing may be
+   * written after the durable end, or a crash could leave records past a mark that claims
+   * zeros there, and the next open would not scrub them.
+   */
+  mayBeClean = false;
 
   constructor(header: SegmentHeader, fileName: string, capacityHint = 1024) {
     this.id = header.id;
@@ -96,6 +110,7 @@ export class Segment {
     this.lastId = header.lastId;
     this.maxEntries = header.maxEntries;
     this.maxBytes = header.maxBytes;
+    this.preallocated = header.preallocated;
     this.fileName = fileName;
     this.lastStored = header.firstIndex - 1;
     const capacity = Math.max(16, Math.min(capacityHint, header.maxEntries));
@@ -111,11 +126,18 @@ export class Segment {
       lastId: this.lastId,
       maxEntries: this.maxEntries,
       maxBytes: this.maxBytes,
+      preallocated: this.preallocated,
     };
   }
 
-  mark(durableEnd = this.watermark): SegmentMark {
-    return { durableEnd, startIndex: this.startIndex, startTerm: this.startTerm, endIndex: this.endIndex };
+  mark(durableEnd = this.watermark, clean = false): SegmentMark {
+    return {
+      durableEnd,
+      startIndex: this.startIndex,
+      startTerm: this.startTerm,
+      endIndex: this.endIndex,
+      clean,
+    };
   }
 
   // ---- offset index ---------------------------------------------------------------------------

@@ -60,6 +60,7 @@ export class Storage {
         maxEntriesPerSegment: this.options.maxEntriesPerSegment,
         fsync: this.options.fsync,
         cacheSize: this.options.cacheSize,
+        preallocate: this.options.preallocate,
         logger: this.options.logger.child(`log:${name}`),
       }),
     );

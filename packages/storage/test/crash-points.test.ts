@@ -3,6 +3,8 @@
  * to count its file operations, then once per operation with a power loss injected just before
  * it (memory level: only synced bytes survive). Every time, the log must open, and show a state
  * the scenario allows: the one before, the one after, or (for a truncation) a prefix of either.
+ * Every scenario runs with growing segment files and with preallocated ones (whose background
+ * preparation then runs, and crashes, among the scenario's operations).
  */
 import { describe, expect, it } from 'vitest';
 import { noopLogger } from '@copycat/common';
@@ -11,13 +13,14 @@ import { SegmentedLog, type LogConfig } from '../src/log.js';
 import { MemoryDirectory } from '../src/memory-directory.js';
 import { entries, entry } from './helpers.js';
 
-const config: LogConfig = {
+const configs: LogConfig[] = [false, true].map((preallocate) => ({
   maxSegmentSize: 600,
   maxEntriesPerSegment: 1 << 20,
   fsync: true,
   cacheSize: 0,
   logger: noopLogger,
-};
+  preallocate,
+}));
 
 interface State {
   first: number;
@@ -46,7 +49,7 @@ interface Scenario {
   check(recovered: State, before: State, after: State, progress: Progress): void;
 }
 
-async function runAt(scenario: Scenario, crashAt: number | undefined) {
+async function runAt(scenario: Scenario, crashAt: number | undefined, config: LogConfig) {
   const directory = new MemoryDirectory();
   const progress: Progress = { acked: 0, released: new Set() };
   const log = await SegmentedLog.open(directory, 'raft', config);
@@ -68,12 +71,12 @@ async function runAt(scenario: Scenario, crashAt: number | undefined) {
   return { before, after, recovered, operations, crashed, progress };
 }
 
-async function everyCrashPoint(scenario: Scenario): Promise<number> {
-  const clean = await runAt(scenario, undefined);
+async function everyCrashPoint(scenario: Scenario, config: LogConfig): Promise<number> {
+  const clean = await runAt(scenario, undefined, config);
   expect(clean.crashed).toBe(false);
   scenario.check(clean.recovered, clean.before, clean.after!, clean.progress);
   for (let n = 0; n < clean.operations; n++) {
-    const run = await runAt(scenario, n);
+    const run = await runAt(scenario, n, config);
     expect(run.crashed, `crash point ${n} of ${clean.operations}`).toBe(true);
     try {
       scenario.check(run.recovered, clean.before, clean.after!, run.progress);
@@ -236,11 +239,13 @@ const scenarios: Scenario[] = [
   },
 ];
 
-describe('every crash point recovers to an allowed state', () => {
-  for (const scenario of scenarios) {
-    it(scenario.name, async () => {
-      const operations = await everyCrashPoint(scenario);
-      expect(operations).toBeGreaterThan(3);
-    });
-  }
-});
+for (const config of configs) {
+  describe(`every crash point recovers to an allowed state (preallocate: ${config.preallocate})`, () => {
+    for (const scenario of scenarios) {
+      it(scenario.name, async () => {
+        const operations = await everyCrashPoint(scenario, config);
+        expect(operations).toBeGreaterThan(3);
+      });
+    }
+  });
+}

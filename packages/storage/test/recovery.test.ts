@@ -2,6 +2,10 @@
  * Opening a log after a crash or after damage, with every case made by writing bytes into the
  * segment files. Entries have 30-byte payloads, so each record is 64 bytes and record k (from
  * 1) of a segment starts at byte 96 + 64 (k - 1).
+ *
+ * These run with `preallocate: false`: files that grow as they are written, as every segment
+ * was before preallocation (so they also show such files still open as before). Preallocated
+ * segments have their own tests in preallocation.test.ts.
  */
 import fs from 'node:fs';
 import path from 'node:path';
@@ -18,7 +22,7 @@ const offsetOf = (k: number) => HEADER + RECORD * (k - 1);
 const list = (from: number, to: number, term = 1) => entries(from, to, term, 30);
 
 function storageAt(directory: string, logger = recordingLogger(), maxSegmentSize = 32 * 1024 * 1024) {
-  return { storage: new Storage({ directory, logger, maxSegmentSize }), logger };
+  return { storage: new Storage({ directory, logger, maxSegmentSize, preallocate: false }), logger };
 }
 
 /**

@@ -9,7 +9,15 @@ const MiB = 1 << 20;
 
 function segment(): Segment {
   return new Segment(
-    { id: 1, version: 1, firstIndex: 1, lastId: 1, maxEntries: 1 << 20, maxBytes: 64 * MiB },
+    {
+      id: 1,
+      version: 1,
+      firstIndex: 1,
+      lastId: 1,
+      maxEntries: 1 << 20,
+      maxBytes: 64 * MiB,
+      preallocated: false,
+    },
     'test-1-1.log',
   );
 }

@@ -1,6 +1,7 @@
 /**
- * `pnpm bench log [--quick] [--size=1g] [--seconds=0.4]`: the disk log against the bare file
- * system on the same disk, in the same run.
+ * `pnpm bench log [--quick] [--size=1g] [--seconds=0.4] [--preallocate=false]`: the disk log
+ * against the bare file system on the same disk, in the same run. `--preallocate=false` runs
+ * the log with growing segment files (as before preallocation), for comparison.
  *
  * 1. Appends of 64 B and 1 KiB entries in batches of 1, 16 and 256, one `flush()` (fdatasync)
  *    per batch, against a loop of `fs.writeSync` + `fs.fsyncSync` writing the same number of
@@ -12,7 +13,9 @@
  * 2. A log of `--size` bytes (default 1 GiB) of 1 KiB entries: reopening it (scan, checksum
  *    and index rebuild of every record), then reading it all back with `getRange` and with
  *    `getRecords`, against reading the same files with bare `fs.readSync`. The files were just
- *    written, so reads come from the page cache on both sides.
+ *    written, so reads come from the page cache on both sides. Segments are preallocated (the
+ *    default): rates count the log's data bytes, and the bare read reads those bytes of each
+ *    file, not the zeros after them.
  *
  * Temporary files live under os.tmpdir() and are deleted at the end.
  */
@@ -68,7 +71,12 @@ async function measure(ms: number, step: () => Promise<Rate> | Rate): Promise<Ra
   return { entries: total.entries / seconds, bytes: total.bytes / seconds, syncs: total.syncs / seconds };
 }
 
-async function appendBench(root: string, quick: boolean, seconds: number): Promise<Row[]> {
+async function appendBench(
+  root: string,
+  quick: boolean,
+  seconds: number,
+  preallocate: boolean,
+): Promise<Row[]> {
   const rows: Row[] = [];
   // Many short rounds in pairs, in A-B-B-A order, and the median of the per-pair ratios: the
   // two sides then see the same disk weather (fsync latency on shared disks drifts a lot).
@@ -78,7 +86,7 @@ async function appendBench(root: string, quick: boolean, seconds: number): Promi
     const payload = new Uint8Array(size).map((_, i) => i & 0xff);
     for (const batch of [1, 16, 256]) {
       const dir = path.join(root, `append-${size}-${batch}`);
-      const storage = new Storage({ directory: dir });
+      const storage = new Storage({ directory: dir, preallocate });
       const log = await storage.openLog('bench');
       const baselineFile = path.join(root, `baseline-${size}-${batch}`);
       const fd = fs.openSync(baselineFile, 'w');
@@ -160,17 +168,20 @@ async function fillLog(log: Log, bytes: number, entrySize: number): Promise<numb
   return count;
 }
 
-function bareRead(dir: string): number {
+/** Segment file names of the log and their data bytes (a preallocated file is longer). */
+function segmentFiles(log: Log, name: string): Map<string, number> {
+  return new Map(log.segments().map((s) => [`${name}-${s.id}-${s.version}.log`, s.bytes]));
+}
+
+function bareRead(dir: string, files: Map<string, number>): number {
   const buffer = Buffer.allocUnsafe(4 << 20);
   let total = 0;
-  for (const name of fs
-    .readdirSync(dir)
-    .filter((f) => f.endsWith('.log'))
-    .sort()) {
+  for (const [name, bytes] of files) {
     const fd = fs.openSync(path.join(dir, name), 'r');
-    for (;;) {
-      const n = fs.readSync(fd, buffer, 0, buffer.length, null);
+    for (let done = 0; done < bytes;) {
+      const n = fs.readSync(fd, buffer, 0, Math.min(buffer.length, bytes - done), null);
       if (n === 0) break;
+      done += n;
       total += n;
     }
     fs.closeSync(fd);
@@ -178,22 +189,23 @@ function bareRead(dir: string): number {
   return total;
 }
 
-async function volumeBench(root: string, size: number, quick: boolean): Promise<Row[]> {
+async function volumeBench(root: string, size: number, quick: boolean, preallocate: boolean): Promise<Row[]> {
   const dir = path.join(root, 'volume');
   const entrySize = 1024;
-  let storage = new Storage({ directory: dir });
+  let storage = new Storage({ directory: dir, preallocate });
   let log = await storage.openLog('bench');
   const writeStart = performance.now();
   const count = await fillLog(log, size, entrySize);
   const writeSeconds = (performance.now() - writeStart) / 1000;
+  const files = segmentFiles(log, 'bench');
   await storage.close();
-  const fileBytes = fs.readdirSync(dir).reduce((sum, f) => sum + fs.statSync(path.join(dir, f)).size, 0);
+  const fileBytes = [...files.values()].reduce((sum, bytes) => sum + bytes, 0);
 
   const rows: Row[] = [];
   const runs = quick ? 1 : 3;
   const reopenTimes: number[] = [];
   for (let run = 0; run < runs; run++) {
-    storage = new Storage({ directory: dir });
+    storage = new Storage({ directory: dir, preallocate });
     const start = performance.now();
     log = await storage.openLog('bench');
     reopenTimes.push(performance.now() - start);
@@ -222,7 +234,7 @@ async function volumeBench(root: string, size: number, quick: boolean): Promise<
     }
     recordTimes.push(performance.now() - start);
     start = performance.now();
-    checksum += bareRead(dir);
+    checksum += bareRead(dir, files);
     bareTimes.push(performance.now() - start);
   }
   if (checksum === 0) console.log(checksum);
@@ -270,19 +282,20 @@ export async function run(args: string[]): Promise<void> {
   const quick = args.includes('--quick') || process.env.BENCH_QUICK === '1';
   const size = parseSize(option(args, 'size') ?? (quick ? '64m' : '1g'));
   const seconds = Number(option(args, 'seconds') ?? (quick ? 0.25 : 0.4));
+  const preallocate = option(args, 'preallocate') !== 'false';
   const root = fs.mkdtempSync(path.join(os.tmpdir(), 'copycat-bench-log-'));
   try {
-    const appendRows = await appendBench(root, quick, seconds);
+    const appendRows = await appendBench(root, quick, seconds, preallocate);
     printTable(
       'Append + flush (fdatasync) per batch vs fs.writeSync + fs.fsyncSync of the same bytes (medians)',
       appendRows,
     );
-    const volumeRows = await volumeBench(root, size, quick);
+    const volumeRows = await volumeBench(root, size, quick, preallocate);
     printTable(
       `Log of ${(size / 1024 ** 3).toFixed(size >= 1024 ** 3 ? 0 : 2)} GiB of 1 KiB entries: reopen and read back (page cache warm)`,
       volumeRows,
     );
-    const file = writeResults('log', { append: appendRows, volume: volumeRows, size });
+    const file = writeResults('log', { append: appendRows, volume: volumeRows, size, preallocate });
     console.log(`\nresults: ${file}`);
   } finally {
     fs.rmSync(root, { recursive: true, force: true });

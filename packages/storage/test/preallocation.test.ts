@@ -1,0 +1,336 @@
+/**
+ * Preallocated segments (zero-filled to maxSegmentSize before they take appends): reopening,
+ * torn tails inside the zero-filled region (bytes written by hand, as in recovery.test.ts),
+ * truncation, rollover before the next file is ready, disk full, and the option turned off.
+ * Entries have 30-byte payloads: each record is 64 bytes, record k starts at 96 + 64 (k - 1).
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { StorageError, noopLogger } from '@copycat/common';
+import { SegmentCorruptionError, Storage, encodeEntries, resolveOptions, type Log } from '@copycat/storage';
+import { SegmentedLog, type LogConfig } from '../src/log.js';
+import { MemoryDirectory } from '../src/memory-directory.js';
+import { cleanupDirs, entries, entry, recordingLogger, tempDir } from './helpers.js';
+
+afterEach(cleanupDirs);
+
+const SEGMENT = 64 * 1024;
+const HEADER = 96;
+const RECORD = 64;
+const offsetOf = (k: number) => HEADER + RECORD * (k - 1);
+const list = (from: number, to: number, term = 1) => entries(from, to, term, 30);
+
+function open(directory: string, logger = recordingLogger(), preallocate = true) {
+  return new Storage({ directory, logger, maxSegmentSize: SEGMENT, preallocate });
+}
+
+async function reopen(directory: string) {
+  const logger = recordingLogger();
+  const storage = open(directory, logger);
+  return { storage, logger, log: await storage.openLog('raft') };
+}
+
+const warnings = (logger: ReturnType<typeof recordingLogger>) =>
+  logger.lines.filter((l) => l.level === 'warn');
+
+/** The header's flags word: bit 0 = preallocated. */
+function headerFlags(file: string): number {
+  const bytes = Buffer.alloc(4);
+  const fd = fs.openSync(file, 'r');
+  fs.readSync(fd, bytes, 0, 4, 28);
+  fs.closeSync(fd);
+  return bytes.readUInt32BE(0);
+}
+
+function readBytes(file: string, from: number, to: number): Buffer {
+  const bytes = Buffer.alloc(to - from);
+  const fd = fs.openSync(file, 'r');
+  fs.readSync(fd, bytes, 0, bytes.length, from);
+  fs.closeSync(fd);
+  return bytes;
+}
+
+function writeBytes(file: string, bytes: Uint8Array, at: number): void {
+  const fd = fs.openSync(file, 'r+');
+  fs.writeSync(fd, bytes, 0, bytes.length, at);
+  fs.closeSync(fd);
+}
+
+function flipByte(file: string, offset: number): void {
+  const byte = readBytes(file, offset, offset + 1);
+  writeBytes(file, Buffer.from([byte[0]! ^ 0x5a]), offset);
+}
+
+const isZero = (bytes: Uint8Array) => bytes.every((b) => b === 0);
+
+/** Waits (up to 5 s) until the log's next rollover will get a prepared file. */
+async function preparationReady(log: Log): Promise<boolean> {
+  const internal = log as Log & SegmentedLog;
+  for (let i = 0; i < 500 && !internal.preallocationReady; i++) await new Promise((r) => setTimeout(r, 10));
+  return internal.preallocationReady;
+}
+
+/** Entries 1..5 closed cleanly, then 6..10 flushed and a kill -9 (the durable end says 5). */
+async function crashedAfterTen(): Promise<{ dir: string; file: string }> {
+  const dir = tempDir();
+  const first = open(dir);
+  (await first.openLog('raft')).append(list(1, 5));
+  await first.close();
+  const second = open(dir);
+  const log = await second.openLog('raft');
+  log.append(list(6, 10));
+  await log.flush();
+  await second.crash();
+  return { dir, file: path.join(dir, 'raft-1-1.log') };
+}
+
+describe('preallocated segments', () => {
+  it('take their full size at creation and reopen with the same entries, without a warning', async () => {
+    const dir = tempDir();
+    const logger = recordingLogger();
+    const storage = open(dir, logger);
+    const log = await storage.openLog('raft');
+    const file = path.join(dir, 'raft-1-1.log');
+    expect(fs.statSync(file).size).toBe(SEGMENT);
+    expect(headerFlags(file)).toBe(1);
+    log.append(list(1, 10));
+    await storage.close();
+    expect(fs.statSync(file).size).toBe(SEGMENT);
+    // The file prepared for the next segment goes with the close.
+    expect(fs.readdirSync(dir).filter((f) => f.endsWith('.tmp'))).toEqual([]);
+
+    const again = await reopen(dir);
+    expect(again.log.getRange(1, 10)).toEqual(list(1, 10));
+    expect(again.log.lastIndex).toBe(10);
+    // After a kill -9 too, the zero tail is the normal end.
+    again.log.append(list(11, 20));
+    await again.log.flush();
+    await again.storage.crash();
+    const third = await reopen(dir);
+    expect(third.log.getRange(1, 30)).toEqual(list(1, 20));
+    expect(fs.statSync(file).size).toBe(SEGMENT);
+    await third.storage.close();
+    expect(
+      [...logger.lines, ...again.logger.lines, ...third.logger.lines].filter((l) => l.level === 'warn'),
+    ).toEqual([]);
+  });
+
+  it('a torn record is cut and the bytes after it zeroed, so later appends read back right', async () => {
+    const { dir, file } = await crashedAfterTen();
+    flipByte(file, offsetOf(10) + 40);
+    // A stale record further on that would continue the log read after entries 10'..11' of
+    // term 2, if the cut left it there: index 13, term 2, exactly where 12' would start.
+    writeBytes(file, encodeEntries([entry(13, 2, { size: 30 })]), offsetOf(12));
+    const first = await reopen(dir);
+    expect(first.log.lastIndex).toBe(9);
+    expect(first.logger.lines).toContainEqual(
+      expect.objectContaining({
+        level: 'warn',
+        message: 'truncating torn tail of the log',
+        // From the torn record to the end of the stale one: what was not zero.
+        fields: expect.objectContaining({
+          offset: offsetOf(10),
+          bytes: offsetOf(13) - offsetOf(10),
+          reason: 'checksum mismatch',
+        }),
+      }),
+    );
+    expect(fs.statSync(file).size).toBe(SEGMENT);
+    expect(isZero(readBytes(file, offsetOf(10), offsetOf(14)))).toBe(true);
+    first.log.append(list(10, 11, 2));
+    await first.log.flush();
+    await first.storage.crash();
+
+    const second = await reopen(dir);
+    expect(second.log.lastIndex).toBe(11);
+    expect(second.log.getRange(1, 20)).toEqual([...list(1, 9), ...list(10, 11, 2)]);
+    expect(second.log.get(13)).toBeUndefined();
+    expect(warnings(second.logger)).toEqual([]);
+    await second.storage.close();
+  });
+
+  it('records after a zeroed hole (pages that never reached the disk) are scrubbed', async () => {
+    const { dir, file } = await crashedAfterTen();
+    writeBytes(file, new Uint8Array(RECORD), offsetOf(8));
+    const first = await reopen(dir);
+    expect(first.log.lastIndex).toBe(7);
+    expect(first.logger.lines).toContainEqual(
+      expect.objectContaining({
+        level: 'warn',
+        fields: expect.objectContaining({ offset: offsetOf(8), reason: 'records after a zeroed gap' }),
+      }),
+    );
+    expect(isZero(readBytes(file, offsetOf(8), offsetOf(12)))).toBe(true);
+    first.log.append(list(8, 8, 2));
+    await first.storage.close();
+    const second = await reopen(dir);
+    expect(second.log.getRange(1, 20)).toEqual([...list(1, 7), ...list(8, 8, 2)]);
+    expect(warnings(second.logger)).toEqual([]);
+    await second.storage.close();
+  });
+
+  it('zeros before the durable end are corruption, not the end of the log', async () => {
+    const dir = tempDir();
+    const storage = open(dir);
+    (await storage.openLog('raft')).append(list(1, 10));
+    await storage.close();
+    const file = path.join(dir, 'raft-1-1.log');
+    writeBytes(file, new Uint8Array(RECORD), offsetOf(5));
+    const error = await reopen(dir).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(SegmentCorruptionError);
+    expect((error as SegmentCorruptionError).message).toMatch(/invalid length 0 before the durable end/);
+  });
+
+  it('a truncation zeroes the records it cuts and keeps the file size', async () => {
+    const dir = tempDir();
+    const storage = open(dir);
+    const log = await storage.openLog('raft');
+    log.append(list(1, 20));
+    await log.flush();
+    log.truncate(10);
+    log.append(list(11, 12, 2));
+    await log.flush();
+    const file = path.join(dir, 'raft-1-1.log');
+    expect(fs.statSync(file).size).toBe(SEGMENT);
+    expect(isZero(readBytes(file, offsetOf(13), offsetOf(21)))).toBe(true);
+    await storage.crash();
+    const again = await reopen(dir);
+    expect(again.log.getRange(1, 30)).toEqual([...list(1, 10), ...list(11, 12, 2)]);
+    expect(warnings(again.logger)).toEqual([]);
+    await again.storage.close();
+  });
+
+  it('a rollover before the next file is prepared gets a growing file, later ones preallocated files', async () => {
+    const dir = tempDir();
+    const storage = open(dir);
+    const log = (await storage.openLog('raft')) as Log & SegmentedLog;
+    // Synchronously after open: the background preparation cannot be done yet.
+    expect(log.preallocationReady).toBe(false);
+    log.append(list(1, 1500));
+    await log.flush();
+    const [first, second] = log.segments();
+    expect(second).toBeDefined();
+    const secondFile = path.join(dir, `raft-${second!.id}-1.log`);
+    const firstFile = path.join(dir, `raft-${first!.id}-1.log`);
+    expect(headerFlags(firstFile)).toBe(1);
+    // Sealed, it gave back the zeros it did not use.
+    expect(fs.statSync(firstFile).size).toBe(first!.bytes);
+    expect(headerFlags(secondFile)).toBe(0);
+    expect(fs.statSync(secondFile).size).toBe(second!.bytes);
+
+    expect(await preparationReady(log)).toBe(true);
+    log.append(list(1501, 3000));
+    await log.flush();
+    const third = log.segments()[2]!;
+    const thirdFile = path.join(dir, `raft-${third.id}-1.log`);
+    expect(headerFlags(thirdFile)).toBe(1);
+    expect(fs.statSync(thirdFile).size).toBe(SEGMENT);
+    await storage.close();
+
+    const again = await reopen(dir);
+    expect(again.log.lastIndex).toBe(3000);
+    expect(again.log.getRange(1, 3000)).toEqual(list(1, 3000));
+    expect(warnings(again.logger)).toEqual([]);
+    await again.storage.close();
+  });
+
+  it('large flushes stop the preparation: its zeros would cost more than they save', async () => {
+    const dir = tempDir();
+    const storage = new Storage({ directory: dir, maxSegmentSize: 1 << 20 });
+    const log = await storage.openLog('raft');
+    expect(await preparationReady(log)).toBe(true);
+    // 1 KiB entries, 256 per flush: 270 KB flushes, beyond the break-even.
+    for (let next = 1; next <= 4096; next += 256) {
+      log.append(entries(next, next + 255, 1, 1024));
+      await log.flush();
+    }
+    const flags = log.segments().map((s) => headerFlags(path.join(dir, `raft-${s.id}-1.log`)));
+    // The first (at open) and the one prepared at open; the rest grow.
+    expect(flags.length).toBeGreaterThan(3);
+    expect(flags).toEqual([1, 1, ...flags.slice(2).map(() => 0)]);
+    expect(fs.readdirSync(dir).filter((f) => f.includes('prealloc'))).toEqual([]);
+    await storage.close();
+  });
+
+  it('disk full while preparing is logged and the segments grow as before', async () => {
+    const directory = new MemoryDirectory();
+    directory.beforeWrite = (name) => {
+      if (name.includes('prealloc')) throw new StorageError(`write ${name} failed: disk full (ENOSPC)`);
+    };
+    const logger = recordingLogger();
+    const config: LogConfig = {
+      maxSegmentSize: 4096,
+      maxEntriesPerSegment: 1 << 20,
+      fsync: true,
+      cacheSize: 0,
+      logger,
+      preallocate: true,
+    };
+    const log = await SegmentedLog.open(directory, 'raft', config);
+    log.append(list(1, 300));
+    await log.flush();
+    expect(log.segments().length).toBeGreaterThan(3);
+    expect(logger.lines).toContainEqual(
+      expect.objectContaining({
+        level: 'warn',
+        message: 'could not preallocate the next segment; it will grow as it is written',
+      }),
+    );
+    await log.close();
+    expect((await directory.list()).filter((f) => f.includes('prealloc'))).toEqual([]);
+    directory.beforeWrite = undefined;
+    const again = await SegmentedLog.open(directory, 'raft', { ...config, logger: noopLogger });
+    expect(again.getRange(1, 300)).toEqual(list(1, 300));
+    await again.close();
+  });
+
+  it('segments written without preallocation still open, and new ones are preallocated', async () => {
+    const dir = tempDir();
+    const old = open(dir, recordingLogger(), false);
+    (await old.openLog('raft')).append(list(1, 1200));
+    await old.close();
+    const oldFile = path.join(dir, 'raft-2-1.log');
+    expect(headerFlags(oldFile)).toBe(0);
+    const size = fs.statSync(oldFile).size;
+
+    const { storage, log, logger } = await reopen(dir);
+    expect(log.getRange(1, 1200)).toEqual(list(1, 1200));
+    expect(await preparationReady(log)).toBe(true);
+    log.append(list(1201, 2500));
+    await storage.close();
+    expect(fs.statSync(oldFile).size).toBeGreaterThan(size); // it grew, as before
+    const newest = fs
+      .readdirSync(dir)
+      .filter((f) => f.endsWith('.log'))
+      .sort((a, b) => Number(a.split('-')[1]) - Number(b.split('-')[1]))
+      .pop()!;
+    expect(headerFlags(path.join(dir, newest))).toBe(1);
+    expect(warnings(logger)).toEqual([]);
+    const again = await reopen(dir);
+    expect(again.log.getRange(1, 2500)).toEqual(list(1, 2500));
+    await again.storage.close();
+  });
+
+  it('with the option off, files grow as they are written and nothing is prepared', async () => {
+    const dir = tempDir();
+    const storage = open(dir, recordingLogger(), false);
+    const log = await storage.openLog('raft');
+    log.append(list(1, 10));
+    await log.flush();
+    const file = path.join(dir, 'raft-1-1.log');
+    expect(fs.statSync(file).size).toBe(offsetOf(11));
+    expect(headerFlags(file)).toBe(0);
+    expect(fs.readdirSync(dir).filter((f) => f.includes('prealloc'))).toEqual([]);
+    await storage.close();
+    expect(fs.statSync(file).size).toBe(offsetOf(11));
+  });
+
+  it('is on by default for the disk level, off for the memory level', () => {
+    expect(resolveOptions({ directory: '/tmp/x' }).preallocate).toBe(true);
+    expect(resolveOptions({ level: 'memory', preallocate: true }).preallocate).toBe(false);
+    expect(() => resolveOptions({ directory: '/tmp/x', preallocate: 'yes' as never })).toThrow(
+      /preallocate must be a boolean/,
+    );
+  });
+});
