@@ -82,6 +82,13 @@ export function validateEntry(entry: Entry): void {
  * The entry must have been validated.
  */
 export function writeRecord(target: Uint8Array, view: DataView, at: number, entry: Entry): number {
+  const size = writeUnchecksummed(target, view, at, entry);
+  view.setUint32(at + CRC_AT, crc32c(target, at + BODY_AT, size - BODY_AT));
+  return size;
+}
+
+/** Writes all of a record but its checksum; returns its size. */
+function writeUnchecksummed(target: Uint8Array, view: DataView, at: number, entry: Entry): number {
   const payload = entry.payload;
   const size = RECORD_HEADER_SIZE + payload.length;
   view.setUint32(at, size - 4);
@@ -91,7 +98,6 @@ export function writeRecord(target: Uint8Array, view: DataView, at: number, entr
   target[at + FLAGS_AT] = entry.flags ?? 0;
   view.setFloat64(at + TIMESTAMP_AT, entry.timestamp);
   target.set(payload, at + RECORD_HEADER_SIZE);
-  view.setUint32(at + CRC_AT, crc32c(target, at + BODY_AT, size - BODY_AT));
   return size;
 }
 
@@ -157,14 +163,7 @@ export class RecordEncoder {
   /** Like `writeRecord`: `entry` must have been validated, `target` must have room. */
   write(target: Uint8Array, view: DataView, at: number, entry: Entry): number {
     const payload = entry.payload;
-    const size = RECORD_HEADER_SIZE + payload.length;
-    view.setUint32(at, size - 4);
-    writeU64(view, at + INDEX_AT, entry.index);
-    writeU64(view, at + TERM_AT, entry.term);
-    target[at + TYPE_AT] = ENTRY_TYPES[entry.type];
-    target[at + FLAGS_AT] = entry.flags ?? 0;
-    view.setFloat64(at + TIMESTAMP_AT, entry.timestamp);
-    target.set(payload, at + RECORD_HEADER_SIZE);
+    const size = writeUnchecksummed(target, view, at, entry);
     const headerCrc = this.headerChecksum(view, at + BODY_AT);
     // A large payload is checksummed in the entry's own array, which holds the bytes just
     // copied: a whole array goes to the native code as it is, where a part of `target` would
