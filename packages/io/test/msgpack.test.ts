@@ -3,11 +3,20 @@
  * the same values read, and refusals (never wrong values) for anything else.
  */
 import fc from 'fast-check';
-import { encode } from '@msgpack/msgpack';
+import { decode, encode } from '@msgpack/msgpack';
 import { describe, expect, it } from 'vitest';
 import { MsgpackReader, MsgpackWriteRefused, MsgpackWriter, READ_REFUSED, encodeString } from '@copycat/io';
 
 const writer = new MsgpackWriter(4);
+
+function decodes(bytes: Uint8Array): boolean {
+  try {
+    decode(bytes);
+    return true;
+  } catch {
+    return false;
+  }
+}
 const reader = new MsgpackReader();
 
 function written(write: (w: MsgpackWriter) => void): Uint8Array {
@@ -128,9 +137,18 @@ describe('MsgpackReader', () => {
       });
     fc.assert(
       fc.property(plain, (value) => {
-        reader.reset(encode(value));
-        reader.skip();
-        expect(reader.atEnd).toBe(true);
+        const bytes = encode(value);
+        reader.reset(bytes);
+        let refused = false;
+        try {
+          reader.skip();
+        } catch (error) {
+          expect(error).toBe(READ_REFUSED);
+          refused = true;
+        }
+        // Refused exactly when the stock decoder refuses it (a `__proto__` key somewhere).
+        expect(refused).toBe(decodes(bytes) === false);
+        if (!refused) expect(reader.atEnd).toBe(true);
       }),
     );
     reader.reset(encode(new Date(0)));

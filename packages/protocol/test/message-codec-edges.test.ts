@@ -8,13 +8,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { SerializationError, SystemScheduler } from '@copycat/common';
 import { Serializer } from '@copycat/io';
-import {
-  MessageType,
-  decodeMessages,
-  encodeRequest,
-  validateRequest,
-  type Request,
-} from '@copycat/protocol';
+import { MessageType, decodeMessages, encodeRequest, validateRequest, type Request } from '@copycat/protocol';
 import { SAMPLE_REQUESTS } from './fixtures.js';
 import { generic } from './generic-path.js';
 import { pipe, type PipeEnd } from './pipe.js';

@@ -1063,7 +1063,8 @@ export class SegmentedLog implements Log {
       await this.directory.rename(prepared.name, segment.fileName);
       await this.syncDirectory();
     } catch (error) {
-      await prepared.file.close().catch(() => {});
+      // Not left behind for close() to miss (once renamed it is an empty segment: kept).
+      await this.discardPrepared(prepared);
       throw error;
     }
     segment.file = prepared.file;

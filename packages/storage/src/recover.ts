@@ -31,7 +31,9 @@ import {
   SEGMENT_HEADER_SIZE,
   decodeHeader,
   decodeMark,
+  encodeMark,
   isPreparedFileName,
+  MARK_OFFSET,
   parseSegmentFileName,
   segmentFileName,
   type SegmentHeader,
@@ -116,7 +118,7 @@ export async function recoverLog(
           `header says segment ${header.id} version ${header.version}`,
         );
       }
-      let mark = decodeMark(headerBytes);
+      let mark = decodeMark(headerBytes, header.preallocated);
       if (mark === undefined) {
         logger.warn('segment mark area failed its checksum; ignoring it', { file: fileName });
         mark = { durableEnd: SEGMENT_HEADER_SIZE, startIndex: 0, startTerm: 0, endIndex: 0 };
@@ -307,7 +309,7 @@ async function scanSegment(
     if (at < mark.durableEnd)
       throw new SegmentCorruptionError(where, at, `${problem} before the durable end ${mark.durableEnd}`);
     // A preallocated file keeps its size: the torn bytes (and anything after them) are zeroed.
-    if (header.preallocated) scrubbed = await scrubTail(file, at, size);
+    if (header.preallocated) scrubbed = await scrubTail(file, at, size, mark, config.fsync);
     config.logger.warn('truncating torn tail of the log', {
       file: where,
       offset: at,
@@ -317,7 +319,7 @@ async function scanSegment(
     if (!header.preallocated) await file.truncate(at);
   } else if (isLast && header.preallocated && !(mark.clean === true && at === mark.durableEnd)) {
     // Not closed cleanly: records of unflushed appends may sit beyond a hole.
-    scrubbed = await scrubTail(file, at, size);
+    scrubbed = await scrubTail(file, at, size, mark, config.fsync);
     if (scrubbed > 0) {
       config.logger.warn('truncating torn tail of the log', {
         file: where,
@@ -348,7 +350,20 @@ async function scanSegment(
  * Returns the length of the range it rewrote (0: the tail was all zeros). Reads the whole
  * tail: only done when the log was not closed cleanly.
  */
-async function scrubTail(file: StorageFile, from: number, size: number): Promise<number> {
+async function scrubTail(
+  file: StorageFile,
+  from: number,
+  size: number,
+  mark: SegmentMark,
+  fsync: boolean,
+): Promise<number> {
+  if (mark.clean === true) {
+    // The mark claims a zero tail that is not: unclaim it, durably, before zeroing anything, so
+    // that a crash midway leaves a tail the next open scrubs again rather than trusts.
+    await file.write(encodeMark({ ...mark, clean: false }), MARK_OFFSET);
+    if (fsync) await file.sync();
+    mark.clean = false;
+  }
   const block = new Uint8Array(SCRUB_BLOCK);
   let dirtyEnd = from;
   for (let at = from; at < size; at += SCRUB_BLOCK) {

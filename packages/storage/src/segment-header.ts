@@ -63,6 +63,10 @@ export interface SegmentMark {
 }
 
 export function encodeMark(mark: SegmentMark): Uint8Array {
+  // Only preallocated segments (at most 1 GiB) set the bit: a merged segment's durable end may
+  // use all 32 bits.
+  if (mark.clean === true && mark.durableEnd >= MARK_CLEAN)
+    throw new RangeError(`a clean mark needs a durable end below 2 GiB, got ${mark.durableEnd}`);
   const bytes = new Uint8Array(MARK_SIZE);
   const view = new DataView(bytes.buffer);
   view.setUint32(0, (mark.durableEnd | (mark.clean === true ? MARK_CLEAN : 0)) >>> 0);
@@ -111,15 +115,19 @@ export function decodeHeader(bytes: Uint8Array): SegmentHeader | string {
   };
 }
 
-/** Decodes the mark area (bytes 64..96 of the header), or undefined if its checksum fails. */
-export function decodeMark(bytes: Uint8Array): SegmentMark | undefined {
+/**
+ * Decodes the mark area (bytes 64..96 of the header), or undefined if its checksum fails. The
+ * top bit of the durable end is the "clean" bit only in a preallocated segment: in any other, the
+ * durable end uses all 32 bits (merged segments reach 4 GiB).
+ */
+export function decodeMark(bytes: Uint8Array, preallocated: boolean): SegmentMark | undefined {
   const area = bytes.subarray(MARK_OFFSET, MARK_OFFSET + MARK_SIZE);
   const view = new DataView(area.buffer, area.byteOffset, area.byteLength);
   if (view.getUint32(28) !== crc32c(area, 0, 28)) return undefined;
   const word = view.getUint32(0);
   return {
-    durableEnd: word & ~MARK_CLEAN,
-    clean: (word & MARK_CLEAN) !== 0,
+    durableEnd: preallocated ? (word & ~MARK_CLEAN) >>> 0 : word,
+    clean: preallocated && (word & MARK_CLEAN) !== 0,
     startIndex: readU64(view, 4),
     startTerm: readU64(view, 12),
     endIndex: readU64(view, 20),
