@@ -26,7 +26,6 @@ function open(directory: string, logger = recordingLogger()) {
   return new Storage({ directory, logger, maxSegmentSize: SEGMENT, preallocate: true });
 }
 
-
 function writeBytes(file: string, bytes: Uint8Array, at: number): void {
   const fd = fs.openSync(file, 'r+');
   fs.writeSync(fd, bytes, 0, bytes.length, at);
