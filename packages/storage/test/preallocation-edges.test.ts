@@ -22,6 +22,34 @@ const RECORD = 64;
 const offsetOf = (k: number) => HEADER + RECORD * (k - 1);
 const list = (from: number, to: number, term = 1) => entries(from, to, term, 30);
 
+/**
+ * A preallocated log closed cleanly after entries 1..5, then a tail that is not zero although
+ * the mark says clean (a bit flip, a bug, or the unfinished scrub of an earlier open): a torn
+ * record at 6, a stale valid one at 9.
+ */
+async function cleanMarkOverDirtyTail(): Promise<{ directory: MemoryDirectory; config: LogConfig }> {
+  const directory = new MemoryDirectory();
+  const config: LogConfig = {
+    maxSegmentSize: 8192,
+    maxEntriesPerSegment: 1 << 20,
+    fsync: true,
+    cacheSize: 0,
+    logger: noopLogger,
+    preallocate: true,
+  };
+  const first = await SegmentedLog.open(directory, 'raft', config);
+  first.append(list(1, 5));
+  await first.close();
+  expect(markSaysClean(directory.bytes('raft-1-1.log')!)).toBe(true);
+  const file = await directory.open('raft-1-1.log');
+  const torn = encodeEntries([entry(6, 1, { size: 30 })]);
+  torn[40]! ^= 0x5a;
+  await file.write(torn, offsetOf(6));
+  await file.write(encodeEntries([entry(9, 1, { size: 30, flags: 1 })]), offsetOf(9));
+  await file.sync();
+  return { directory, config };
+}
+
 function open(directory: string, logger = recordingLogger()) {
   return new Storage({ directory, logger, maxSegmentSize: SEGMENT, preallocate: true });
 }
@@ -89,27 +117,7 @@ describe('preallocation edge cases', () => {
   // ---- Finding 2: the tail scrub runs while the mark still says "clean" --------------------------
 
   it('F2a: the clean bit is cleared (synced) before the open scrubs a tail it claimed was zero', async () => {
-    const directory = new MemoryDirectory();
-    const config: LogConfig = {
-      maxSegmentSize: 8192,
-      maxEntriesPerSegment: 1 << 20,
-      fsync: true,
-      cacheSize: 0,
-      logger: noopLogger,
-      preallocate: true,
-    };
-    const first = await SegmentedLog.open(directory, 'raft', config);
-    first.append(list(1, 5));
-    await first.close();
-    expect(markSaysClean(directory.bytes('raft-1-1.log')!)).toBe(true);
-    // Not zero after the durable end although the mark says clean (a bit flip, a bug, or the
-    // unfinished scrub of an earlier open): a torn record at 6, a valid one at 9.
-    const file = await directory.open('raft-1-1.log');
-    const torn = encodeEntries([entry(6, 1, { size: 30 })]);
-    torn[40]! ^= 0x5a;
-    await file.write(torn, offsetOf(6));
-    await file.write(encodeEntries([entry(9, 1, { size: 30, flags: 1 })]), offsetOf(9));
-    await file.sync();
+    const { directory, config } = await cleanMarkOverDirtyTail();
     // Record the mark's state at every write the open makes to the segment (the scrub's).
     const cleanAtWrite: boolean[] = [];
     directory.beforeWrite = (name, length) => {
@@ -127,25 +135,7 @@ describe('preallocation edge cases', () => {
   });
 
   it('F2b: a crash in the middle of that scrub leaves a tail the next open scrubs again', async () => {
-    const directory = new MemoryDirectory();
-    const config: LogConfig = {
-      maxSegmentSize: 8192,
-      maxEntriesPerSegment: 1 << 20,
-      fsync: true,
-      cacheSize: 0,
-      logger: noopLogger,
-      preallocate: true,
-    };
-    const first = await SegmentedLog.open(directory, 'raft', config);
-    first.append(list(1, 5));
-    await first.close();
-    // A clean mark over a tail that is not zero: a torn record at 6, a stale valid one at 9.
-    const file = await directory.open('raft-1-1.log');
-    const torn = encodeEntries([entry(6, 1, { size: 30 })]);
-    torn[40]! ^= 0x5a;
-    await file.write(torn, offsetOf(6));
-    await file.write(encodeEntries([entry(9, 1, { size: 30, flags: 1 })]), offsetOf(9));
-    await file.sync();
+    const { directory, config } = await cleanMarkOverDirtyTail();
     // Power fails right after the mark is unclaimed and synced, before any zero is written.
     let writes = 0;
     directory.beforeWrite = (name, length) => {
