@@ -75,3 +75,30 @@ export function recordingLogger(): Logger & { lines: LogLine[] } {
   });
   return make();
 }
+
+// ---- segment files written by hand ---------------------------------------------------------
+// Entries of `list` have 30-byte payloads: each record is RECORD bytes, and record k (of the
+// first segment) starts at HEADER + RECORD * (k - 1).
+
+/** Bytes of a segment's header (fixed part and mark). */
+export const HEADER = 96;
+/** Bytes of a record holding a 30-byte payload. */
+export const RECORD = 64;
+/** Where record `k` of the first segment starts. */
+export const offsetOf = (k: number) => HEADER + RECORD * (k - 1);
+/** Entries `from..to` with 30-byte payloads (records of RECORD bytes). */
+export const list = (from: number, to: number, term = 1) => entries(from, to, term, 30);
+
+export function readBytes(file: string, from: number, to: number): Buffer {
+  const bytes = Buffer.alloc(to - from);
+  const fd = fs.openSync(file, 'r');
+  fs.readSync(fd, bytes, 0, bytes.length, from);
+  fs.closeSync(fd);
+  return bytes;
+}
+
+export function writeBytes(file: string, bytes: Uint8Array, at: number): void {
+  const fd = fs.openSync(file, 'r+');
+  fs.writeSync(fd, bytes, 0, bytes.length, at);
+  fs.closeSync(fd);
+}

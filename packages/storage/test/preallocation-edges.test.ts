@@ -12,15 +12,21 @@ import { SegmentCorruptionError, Storage, encodeEntries } from '@copycat/storage
 import { SegmentedLog, type LogConfig } from '../src/log.js';
 import { MemoryDirectory } from '../src/memory-directory.js';
 import { decodeMark, encodeHeader, MARK_OFFSET } from '../src/segment-header.js';
-import { cleanupDirs, entries, entry, recordingLogger, tempDir } from './helpers.js';
+import {
+  cleanupDirs,
+  entry,
+  HEADER,
+  list,
+  offsetOf,
+  RECORD,
+  recordingLogger,
+  tempDir,
+  writeBytes,
+} from './helpers.js';
 
 afterEach(cleanupDirs);
 
 const SEGMENT = 64 * 1024;
-const HEADER = 96;
-const RECORD = 64;
-const offsetOf = (k: number) => HEADER + RECORD * (k - 1);
-const list = (from: number, to: number, term = 1) => entries(from, to, term, 30);
 
 /**
  * A preallocated log closed cleanly after entries 1..5, then a tail that is not zero although
@@ -52,12 +58,6 @@ async function cleanMarkOverDirtyTail(): Promise<{ directory: MemoryDirectory; c
 
 function open(directory: string, logger = recordingLogger()) {
   return new Storage({ directory, logger, maxSegmentSize: SEGMENT, preallocate: true });
-}
-
-function writeBytes(file: string, bytes: Uint8Array, at: number): void {
-  const fd = fs.openSync(file, 'r+');
-  fs.writeSync(fd, bytes, 0, bytes.length, at);
-  fs.closeSync(fd);
 }
 
 /** Bit 31 of the durable-end word of the segment's mark ("clean"). */

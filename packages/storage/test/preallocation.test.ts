@@ -11,15 +11,22 @@ import { StorageError, noopLogger } from '@copycat/common';
 import { SegmentCorruptionError, Storage, encodeEntries, resolveOptions, type Log } from '@copycat/storage';
 import { SegmentedLog, type LogConfig } from '../src/log.js';
 import { MemoryDirectory } from '../src/memory-directory.js';
-import { cleanupDirs, entries, entry, recordingLogger, tempDir } from './helpers.js';
+import {
+  cleanupDirs,
+  entries,
+  entry,
+  list,
+  offsetOf,
+  readBytes,
+  RECORD,
+  recordingLogger,
+  tempDir,
+  writeBytes,
+} from './helpers.js';
 
 afterEach(cleanupDirs);
 
 const SEGMENT = 64 * 1024;
-const HEADER = 96;
-const RECORD = 64;
-const offsetOf = (k: number) => HEADER + RECORD * (k - 1);
-const list = (from: number, to: number, term = 1) => entries(from, to, term, 30);
 
 function open(directory: string, logger = recordingLogger(), preallocate = true) {
   return new Storage({ directory, logger, maxSegmentSize: SEGMENT, preallocate });
@@ -41,20 +48,6 @@ function headerFlags(file: string): number {
   fs.readSync(fd, bytes, 0, 4, 28);
   fs.closeSync(fd);
   return bytes.readUInt32BE(0);
-}
-
-function readBytes(file: string, from: number, to: number): Buffer {
-  const bytes = Buffer.alloc(to - from);
-  const fd = fs.openSync(file, 'r');
-  fs.readSync(fd, bytes, 0, bytes.length, from);
-  fs.closeSync(fd);
-  return bytes;
-}
-
-function writeBytes(file: string, bytes: Uint8Array, at: number): void {
-  const fd = fs.openSync(file, 'r+');
-  fs.writeSync(fd, bytes, 0, bytes.length, at);
-  fs.closeSync(fd);
 }
 
 function flipByte(file: string, offset: number): void {

@@ -12,14 +12,9 @@ import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { isCopycatError } from '@copycat/common';
 import { SegmentCorruptionError, Storage, decodeRecords, type Log } from '@copycat/storage';
-import { cleanupDirs, entries, recordingLogger, tempDir } from './helpers.js';
+import { cleanupDirs, list, offsetOf, recordingLogger, tempDir } from './helpers.js';
 
 afterEach(cleanupDirs);
-
-const HEADER = 96;
-const RECORD = 64;
-const offsetOf = (k: number) => HEADER + RECORD * (k - 1);
-const list = (from: number, to: number, term = 1) => entries(from, to, term, 30);
 
 function storageAt(directory: string, logger = recordingLogger(), maxSegmentSize = 32 * 1024 * 1024) {
   return { storage: new Storage({ directory, logger, maxSegmentSize, preallocate: false }), logger };
