@@ -21,7 +21,7 @@ import {
 import { readFrame } from './codec.js';
 import { asCopycatError, errorResponse } from './errors.js';
 import { decodeMessages, encodeRequest, encodeResponse } from './message-codec.js';
-import { MessageType, isRequestType, messageTypeName, type RequestType } from './message-type.js';
+import { MessageType, messageTypeName, type RequestType } from './message-type.js';
 import {
   type ErrorResponseBody,
   type Message,
@@ -32,7 +32,6 @@ import {
   type ResponseFor,
 } from './messages/index.js';
 import { type CloseEvent, type Connection, type RequestHandler, type SendOptions } from './transport.js';
-import { isPlainObject } from './schema.js';
 import { readEnvelope, validateRequest, validateResponse } from './validate.js';
 
 export interface BaseConnectionOptions {
@@ -195,21 +194,7 @@ export abstract class BaseConnection implements Connection {
   /** Handles one decoded message: completes a pending request or dispatches a request to its handler. */
   protected receiveMessage(value: unknown): void {
     if (this.closeEvent !== undefined) return;
-    // The common case first, without building an envelope: a response or a request of a known
-    // type with a valid id. Anything else is classified (and answered) below.
-    if (isPlainObject(value)) {
-      const { id, type } = value;
-      if (typeof id === 'number' && Number.isSafeInteger(id) && id > 0) {
-        if (type === MessageType.response) {
-          this.complete(id, value);
-          return;
-        }
-        if (isRequestType(type)) {
-          this.dispatch(type, id, value);
-          return;
-        }
-      }
-    }
+    // Only unusual frames come here (see receiveFrame): no shortcut for the common case.
     const envelope = readEnvelope(value);
     switch (envelope.kind) {
       case 'response':
