@@ -160,10 +160,7 @@ function readMessage(
   if (type !== MessageType.response) {
     if (!isRequestType(type)) throw READ_REFUSED;
     const schema = REQUESTS[type];
-    const request: Record<string, unknown> = { type };
-    schema.readEntries(reader, entries - 1, request);
-    schema.requireFields(request);
-    messages.push(request as unknown as Request);
+    messages.push(schema.readRest(reader, entries - 1, [type]));
     types.push(type);
     requestsRead++;
     return;
@@ -185,10 +182,7 @@ function readMessage(
   }
   const schema = status === 'ok' ? RESPONSES[requestType].ok : status === 'error' ? errorResponse : undefined;
   if (schema === undefined) throw READ_REFUSED;
-  const response: Record<string, unknown> = { type, id, status };
-  schema.readEntries(reader, entries - 3, response);
-  schema.requireFields(response);
-  messages.push(response as unknown as Response);
+  messages.push(schema.readRest(reader, entries - 3, [type, id, status]) as Response);
   types.push(requestType);
 }
 

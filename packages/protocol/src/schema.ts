@@ -14,6 +14,7 @@
  */
 import { ProtocolError } from '@copycat/common';
 import { READ_REFUSED, encodeString, type MsgpackReader, type MsgpackWriter } from '@copycat/io';
+import { objectCodec } from './object-codec.js';
 
 export interface Schema<T> {
   /** Whether `value` has the shape (no allocation). */
@@ -64,83 +65,95 @@ export function invalid(path: string, expected: string, value: unknown): Protoco
   return new ProtocolError(`${path} must be ${expected}, got ${describe(value)}`);
 }
 
-/** A schema of one value (not a collection): a test, how to write a value that passes it, how to read one. */
-function predicate<T>(
-  expected: string,
-  is: (value: unknown) => boolean,
-  write: (writer: MsgpackWriter, value: T) => void,
-  read: (reader: MsgpackReader) => unknown,
-): Schema<T> {
+// The schemas of single values are written out one by one rather than made by one factory:
+// each then has method bodies of its own, which V8 inlines into the compiled object codecs
+// (object-codec.ts), where one shared body would be a call it cannot inline.
+
+const isUint = (v: unknown): v is number => Number.isSafeInteger(v) && (v as number) >= 0;
+const isPositiveInt = (v: unknown): v is number => Number.isSafeInteger(v) && (v as number) > 0;
+const isTime = (v: unknown): v is number => typeof v === 'number' && Number.isFinite(v) && v >= 0;
+
+export const uint: Schema<number> = {
+  expected: 'a non-negative integer',
+  optional: false,
+  is: isUint,
+  explain: (value, path) => invalid(path, uint.expected, value),
+  write: (writer, value) => isUint(value) && (writer.number(value), true),
+  read(reader) {
+    const value = reader.readNumber();
+    if (!isUint(value)) throw READ_REFUSED;
+    return value;
+  },
+};
+export const positiveInt: Schema<number> = {
+  expected: 'a positive integer',
+  optional: false,
+  is: isPositiveInt,
+  explain: (value, path) => invalid(path, positiveInt.expected, value),
+  write: (writer, value) => isPositiveInt(value) && (writer.number(value), true),
+  read(reader) {
+    const value = reader.readNumber();
+    if (!isPositiveInt(value)) throw READ_REFUSED;
+    return value;
+  },
+};
+export const time: Schema<number> = {
+  expected: 'a finite number >= 0',
+  optional: false,
+  is: isTime,
+  explain: (value, path) => invalid(path, time.expected, value),
+  write: (writer, value) => isTime(value) && (writer.number(value), true),
+  read(reader) {
+    const value = reader.readNumber();
+    if (!isTime(value)) throw READ_REFUSED;
+    return value;
+  },
+};
+export const string: Schema<string> = {
+  expected: 'a string',
+  optional: false,
+  is: (value) => typeof value === 'string',
+  explain: (value, path) => invalid(path, string.expected, value),
+  write: (writer, value) => typeof value === 'string' && (writer.string(value), true),
+  read: (reader) => reader.readString(),
+};
+export const boolean: Schema<boolean> = {
+  expected: 'a boolean',
+  optional: false,
+  is: (value) => typeof value === 'boolean',
+  explain: (value, path) => invalid(path, boolean.expected, value),
+  write: (writer, value) => typeof value === 'boolean' && (writer.boolean(value), true),
+  read: (reader) => reader.readBoolean(),
+};
+export const bytes: Schema<Uint8Array> = {
+  expected: 'bytes',
+  optional: false,
+  is: (value) => value instanceof Uint8Array,
+  explain: (value, path) => invalid(path, bytes.expected, value),
+  write: (writer, value) => value instanceof Uint8Array && (writer.binary(value), true),
+  read: (reader) => reader.readBinary(),
+};
+
+export function oneOf<const T extends string | number>(values: readonly T[]): Schema<T> {
+  const allowed = new Set<unknown>(values);
+  const expected = `one of ${values.map((v) => JSON.stringify(v)).join(', ')}`;
   return {
     expected,
     optional: false,
-    is,
+    is: (value) => allowed.has(value),
     explain: (value, path) => invalid(path, expected, value),
     write(writer, value) {
-      if (!is(value)) return false;
-      write(writer, value as T);
+      if (!allowed.has(value)) return false;
+      if (typeof value === 'string') writer.string(value);
+      else writer.number(value as number);
       return true;
     },
     read(reader) {
-      const value = read(reader);
-      if (!is(value)) throw READ_REFUSED;
+      const value = reader.readScalar();
+      if (!allowed.has(value)) throw READ_REFUSED;
       return value as T;
     },
   };
-}
-
-const writeNumber = (writer: MsgpackWriter, value: number) => writer.number(value);
-const readNumber = (reader: MsgpackReader) => reader.readNumber();
-
-/** Indexes, terms, sequences, session ids: integers in [0, 2^53). */
-export const uint: Schema<number> = predicate(
-  'a non-negative integer',
-  (v) => Number.isSafeInteger(v) && (v as number) >= 0,
-  writeNumber,
-  readNumber,
-);
-/** Request ids: integers in [1, 2^53). */
-export const positiveInt: Schema<number> = predicate(
-  'a positive integer',
-  (v) => Number.isSafeInteger(v) && (v as number) > 0,
-  writeNumber,
-  readNumber,
-);
-/** Times and durations: finite numbers >= 0 (a simulated clock may be fractional). */
-export const time: Schema<number> = predicate(
-  'a finite number >= 0',
-  (v) => typeof v === 'number' && Number.isFinite(v) && v >= 0,
-  writeNumber,
-  readNumber,
-);
-export const string: Schema<string> = predicate(
-  'a string',
-  (v) => typeof v === 'string',
-  (writer, value) => writer.string(value),
-  (reader) => reader.readString(),
-);
-export const boolean: Schema<boolean> = predicate(
-  'a boolean',
-  (v) => typeof v === 'boolean',
-  (writer, value) => writer.boolean(value),
-  (reader) => reader.readBoolean(),
-);
-export const bytes: Schema<Uint8Array> = predicate(
-  'bytes',
-  (v) => v instanceof Uint8Array,
-  (writer, value) => writer.binary(value),
-  (reader) => reader.readBinary(),
-);
-
-/** One of the given strings or numbers. */
-export function oneOf<const T extends string | number>(values: readonly T[]): Schema<T> {
-  const allowed = new Set<unknown>(values);
-  return predicate(
-    `one of ${values.map((v) => JSON.stringify(v)).join(', ')}`,
-    (v) => allowed.has(v),
-    (writer, value) => (typeof value === 'string' ? writer.string(value) : writer.number(value)),
-    (reader) => reader.readScalar(),
-  );
 }
 
 /** A field that may be absent (or `undefined`). */
@@ -199,69 +212,31 @@ export type Fields<T> = { readonly [K in keyof T]-?: Schema<T[K]> };
 export interface ObjectSchema<T> extends Schema<T> {
   /** The field names, in the order `write` writes them. */
   readonly keys: readonly string[];
-  /** Reads `count` entries into `target`: known fields checked, unknown ones passed over. */
-  readEntries(reader: MsgpackReader, count: number, target: Record<string, unknown>): void;
-  /** Throws `READ_REFUSED` unless every required field is in `target`. */
-  requireFields(target: Record<string, unknown>): void;
+  /**
+   * Reads the `count` remaining entries of a map that began with the first `preset.length`
+   * fields (their values, in key order): known fields checked, unknown ones passed over. Throws
+   * `READ_REFUSED` for a field of the wrong shape, a repeated one or a missing required one.
+   */
+  readRest(reader: MsgpackReader, count: number, preset: readonly unknown[]): T;
 }
 
 /** Most fields an object schema may have: its map header is one byte, written before the count is known. */
 const MAX_FIELDS = 15;
+const NO_PRESET: readonly unknown[] = [];
 
 /** A plain object with the given fields; extra fields are ignored (and not written). */
 export function object<T>(fields: Fields<T>): ObjectSchema<T> {
   const keys = Object.keys(fields);
   const schemas: Schema<unknown>[] = Object.values(fields);
   if (keys.length > MAX_FIELDS) throw new RangeError(`an object schema has at most ${MAX_FIELDS} fields`);
-  const encodedKeys = keys.map(encodeString);
-  const indexOf = new Map(keys.map((key, i) => [key, i]));
+  const codec = objectCodec(keys, schemas, keys.map(encodeString));
   return {
     expected: 'an object',
     optional: false,
     keys,
-    write(writer, value) {
-      if (!isPlainObject(value)) return false;
-      const header = writer.placeholderMapHeader();
-      let count = 0;
-      for (let i = 0; i < keys.length; i++) {
-        const field = value[keys[i]!];
-        const schema = schemas[i]!;
-        if (field === undefined) {
-          if (!schema.optional) return false;
-          continue;
-        }
-        writer.raw(encodedKeys[i]!);
-        if (!schema.write(writer, field)) return false;
-        count++;
-      }
-      writer.patchMapHeader(header, count);
-      return true;
-    },
-    read(reader) {
-      const target: Record<string, unknown> = {};
-      this.readEntries(reader, reader.readMapHeader(), target);
-      this.requireFields(target);
-      return target as T;
-    },
-    readEntries(reader, count, target) {
-      for (let n = 0; n < count; n++) {
-        const key = reader.readKey();
-        const i = typeof key === 'string' ? indexOf.get(key) : undefined;
-        if (i === undefined) {
-          reader.skip();
-        } else {
-          // A repeated key: the generic decoder keeps the last value, which may make the message
-          // another one (another `type`, another `id`); left to it to say which.
-          if (target[key] !== undefined) throw READ_REFUSED;
-          target[key] = schemas[i]!.read(reader);
-        }
-      }
-    },
-    requireFields(target) {
-      for (let i = 0; i < keys.length; i++) {
-        if (target[keys[i]!] === undefined && !schemas[i]!.optional) throw READ_REFUSED;
-      }
-    },
+    write: (writer, value) => isPlainObject(value) && codec.write(writer, value),
+    read: (reader) => codec.readRest(reader, reader.readMapHeader(), NO_PRESET) as T,
+    readRest: (reader, count, preset) => codec.readRest(reader, count, preset) as T,
     is(value) {
       if (!isPlainObject(value)) return false;
       for (let i = 0; i < keys.length; i++) {

@@ -17,61 +17,14 @@ import {
   validateRequest,
   type Message,
   type Request,
-  type RequestType,
   type Response,
 } from '@copycat/protocol';
-import {
-  REQUEST_ARBITRARIES,
-  REQUEST_TYPES,
-  RESPONSE_ARBITRARIES,
-  SAMPLE_REQUESTS,
-  anyRequest,
-} from './fixtures.js';
+import { anyRequestWithId, anyResponse, damagedFrame } from './damaged-frames.js';
+import { REQUEST_ARBITRARIES, REQUEST_TYPES, SAMPLE_REQUESTS } from './fixtures.js';
 import { generic } from './generic-path.js';
 
 const serializer = new Serializer();
 const nobodyWaits = () => undefined;
-
-const anyRequestWithId = fc
-  .tuple(anyRequest, fc.integer({ min: 1, max: 2 ** 32 - 1 }))
-  .map(([request, id]) => ({ ...request, id }));
-
-/** A response to a request of some type: an ok response of that type, or an error response. */
-const anyResponse: fc.Arbitrary<{ type: RequestType; response: Response }> = fc
-  .constantFrom(...REQUEST_TYPES)
-  .chain((type) =>
-    fc.record({
-      type: fc.constant(type),
-      id: fc.integer({ min: 1, max: 2 ** 32 - 1 }),
-      body: fc.oneof(
-        RESPONSE_ARBITRARIES[type] as fc.Arbitrary<object>,
-        fc.record(
-          {
-            status: fc.constant('error' as const),
-            error: fc.record({
-              code: fc.constantFrom('PROTOCOL_ERROR', 'NO_LEADER', 'COMMAND_FAILURE'),
-              message: fc.string(),
-            }),
-            leader: fc.string({ maxLength: 10 }),
-            term: fc.maxSafeNat(),
-            lastSequence: fc.maxSafeNat(),
-          },
-          { requiredKeys: ['status', 'error'] },
-        ),
-      ),
-    }),
-  )
-  .map(({ type, id, body }) => ({ type, response: { type: MessageType.response, id, ...body } as Response }));
-
-/** `value` with its keys in a shuffled order (the generic encoder keeps insertion order). */
-function shuffled(value: Record<string, unknown>, seed: number): Record<string, unknown> {
-  const entries = Object.entries(value);
-  for (let i = entries.length - 1; i > 0; i--) {
-    const j = (seed * (i + 7)) % (i + 1);
-    [entries[i], entries[j]] = [entries[j]!, entries[i]!];
-  }
-  return Object.fromEntries(entries);
-}
 
 describe('encodeRequest and encodeResponse', () => {
   it('write what the generic decoder reads back as the same message', () => {
@@ -170,67 +123,23 @@ describe('decodeMessages', () => {
   });
 
   it('accepts exactly what the generic path accepts, with the same messages', () => {
-    // Frames of requests and responses written generically, in any key order, with unknown
-    // fields, with a field replaced by anything, cut short, or with bytes flipped.
-    const anyMessage = fc.oneof(
-      anyRequestWithId.map((request) => ({
-        message: request,
-        type: request.type,
-      })),
-      anyResponse.map(({ type, response }) => ({
-        message: response as unknown as Record<string, unknown>,
-        type,
-      })),
-    );
-    // Each kind of damage in about one frame or message in four.
-    const sometimes = <T>(arbitrary: fc.Arbitrary<T>) =>
-      fc.oneof({ arbitrary: fc.constant(null), weight: 3 }, { arbitrary, weight: 1 });
-    const damaged = fc.record({
-      message: anyMessage,
-      seed: fc.nat(),
-      extra: sometimes(fc.dictionary(fc.string({ maxLength: 6 }), fc.anything(), { maxKeys: 2 })),
-      replace: sometimes(fc.tuple(fc.nat(), fc.anything())),
-    });
     let accepted = 0;
     fc.assert(
-      fc.property(
-        fc.array(damaged, { minLength: 1, maxLength: 4 }),
-        sometimes(fc.tuple(fc.nat(), fc.nat({ max: 255 }))),
-        sometimes(fc.constant(true)),
-        (parts, flip, cut) => {
-          const types = new Map<number, RequestType>();
-          const values = parts.map(({ message, seed, extra, replace }) => {
-            let value = { ...message.message, ...(extra ?? {}) };
-            if (replace !== null) {
-              const keys = Object.keys(value);
-              value = { ...value, [keys[replace[0] % keys.length]!]: replace[1] };
-            }
-            if (value.type === MessageType.response && typeof value.id === 'number')
-              types.set(value.id, message.type);
-            return seed % 3 === 0 ? shuffled(value, seed) : value;
-          });
-          let frame: Uint8Array;
-          try {
-            frame = serializer.encode([1, ...values]);
-          } catch {
-            return; // not encodable (a class instance made up by fast-check)
-          }
-          if (flip !== null && frame.length > 0) frame[flip[0] % frame.length] = flip[1];
-          if (cut) frame = frame.subarray(0, frame.length - 1);
-          const requestTypeOf = (id: number) => types.get(id);
-          const fast = decodeMessages(frame, requestTypeOf);
-          if (fast === undefined) return; // left to the generic path
-          accepted++;
-          const slow = generic(frame, requestTypeOf);
-          expect(slow.accepted).toBe(true);
-          expect(slow.messages).toHaveLength(fast.messages.length);
-          fast.messages.forEach((message, i) => {
-            // The generic path keeps unknown fields; the schemas leave them out.
-            expect(slow.messages[i]).toMatchObject(message);
-            for (const key of Object.keys(message)) expect(slow.messages[i]).toHaveProperty(key);
-          });
-        },
-      ),
+      fc.property(damagedFrame, (damaged) => {
+        if (damaged === null) return;
+        const { frame, requestTypeOf } = damaged;
+        const fast = decodeMessages(frame, requestTypeOf);
+        if (fast === undefined) return; // left to the generic path
+        accepted++;
+        const slow = generic(frame, requestTypeOf);
+        expect(slow.accepted).toBe(true);
+        expect(slow.messages).toHaveLength(fast.messages.length);
+        fast.messages.forEach((message, i) => {
+          // The generic path keeps unknown fields; the schemas leave them out.
+          expect(slow.messages[i]).toMatchObject(message);
+          for (const key of Object.keys(message)) expect(slow.messages[i]).toHaveProperty(key);
+        });
+      }),
       { numRuns: 1000 },
     );
     // Not vacuous: a good share of the frames took the schema path.

@@ -1,0 +1,162 @@
+/**
+ * The read and write steps of an object schema (schema.ts `object`), compiled for its fields.
+ *
+ * Every message on every connection goes through these steps. Written once as loops over a
+ * schema's fields, they shared one body among all object schemas, so V8 saw every field name at
+ * the same property access and every field schema at the same call: megamorphic accesses and
+ * calls that it does not inline, about half of the decoding time of a small message. Compiled per
+ * schema (with `new Function`, from the schema's own field names, which must be identifiers), each
+ * access and call has one name and one target, and a decoded object is built by one literal, so
+ * objects of one schema share one shape.
+ *
+ * Where code cannot be compiled (a browser page whose Content-Security-Policy forbids it), the
+ * same steps run as loops (`loopCodec`): identical results, slower.
+ */
+import { READ_REFUSED, type MsgpackReader, type MsgpackWriter } from '@copycat/io';
+
+/** What a field schema must offer here (a subset of schema.ts `Schema`). */
+export interface FieldCodec {
+  readonly optional: boolean;
+  write(writer: MsgpackWriter, value: unknown): boolean;
+  read(reader: MsgpackReader): unknown;
+}
+
+export interface ObjectCodec {
+  /** Writes a plain object's fields in schema order; false if a field does not fit. */
+  write(writer: MsgpackWriter, value: Record<string, unknown>): boolean;
+  /**
+   * Reads the `count` remaining entries of a map whose first entries were the schema's first
+   * `preset.length` fields, with these values (in schema order), and returns the object, or
+   * throws `READ_REFUSED` (a field of the wrong shape, a repeated field, a required one missing).
+   * Unknown fields are passed over.
+   */
+  readRest(reader: MsgpackReader, count: number, preset: readonly unknown[]): Record<string, unknown>;
+}
+
+const IDENTIFIER = /^[A-Za-z_$][A-Za-z0-9_$]*$/;
+
+/** The codec for these fields: compiled if this runtime allows it, else loops. */
+export function objectCodec(
+  keys: readonly string[],
+  fields: readonly FieldCodec[],
+  encodedKeys: readonly Uint8Array[],
+): ObjectCodec {
+  return compiledCodec(keys, fields, encodedKeys) ?? loopCodec(keys, fields, encodedKeys);
+}
+
+function compiledCodec(
+  keys: readonly string[],
+  fields: readonly FieldCodec[],
+  encodedKeys: readonly Uint8Array[],
+): ObjectCodec | undefined {
+  if (!keys.every((key) => IDENTIFIER.test(key)) || keys.includes('__proto__')) return undefined;
+  const n = keys.length;
+  const each = (line: (i: number) => string) => keys.map((_, i) => line(i)).join('\n');
+  const required = keys.flatMap((key, i) => (fields[i]!.optional ? [] : [`${key}: v${i}`]));
+  const source = `
+${each((i) => `const f${i} = fields[${i}], k${i} = encodedKeys[${i}];`)}
+return {
+  write(writer, value) {
+    const header = writer.placeholderMapHeader();
+    let count = 0;
+    let field;
+${each((i) =>
+  fields[i]!.optional
+    ? `    field = value.${keys[i]};
+    if (field !== undefined) {
+      writer.raw(k${i});
+      if (!f${i}.write(writer, field)) return false;
+      count++;
+    }`
+    : `    field = value.${keys[i]};
+    if (field === undefined) return false;
+    writer.raw(k${i});
+    if (!f${i}.write(writer, field)) return false;
+    count++;`,
+)}
+    writer.patchMapHeader(header, count);
+    return true;
+  },
+  readRest(reader, count, preset) {
+    const p = preset.length;
+${each((i) => `    let v${i} = p > ${i} ? preset[${i}] : undefined;`)}
+    for (let e = 0; e < count; e++) {
+      switch (reader.readKey()) {
+${each(
+  (i) => `        case ${JSON.stringify(keys[i])}:
+          if (v${i} !== undefined) throw REFUSED;
+          v${i} = f${i}.read(reader);
+          break;`,
+)}
+        default:
+          reader.skip();
+      }
+    }
+${each((i) => (fields[i]!.optional ? '' : `    if (v${i} === undefined) throw REFUSED;`))}
+    const object = { ${required.join(', ')} };
+${each((i) => (fields[i]!.optional ? `    if (v${i} !== undefined) object.${keys[i]} = v${i};` : ''))}
+    return object;
+  },
+};`;
+  try {
+    // The source is made from the schema's field names (identifiers, checked above) and indexes
+    // only, never from anything received.
+    // eslint-disable-next-line @typescript-eslint/no-implied-eval
+    const make = new Function('fields', 'encodedKeys', 'REFUSED', source) as (
+      fields: readonly FieldCodec[],
+      encodedKeys: readonly Uint8Array[],
+      refused: unknown,
+    ) => ObjectCodec;
+    return n === 0 ? undefined : make(fields, encodedKeys, READ_REFUSED);
+  } catch {
+    return undefined; // no code generation here (Content-Security-Policy): loops instead
+  }
+}
+
+/** The same steps as loops over the fields. */
+export function loopCodec(
+  keys: readonly string[],
+  fields: readonly FieldCodec[],
+  encodedKeys: readonly Uint8Array[],
+): ObjectCodec {
+  const indexOf = new Map(keys.map((key, i) => [key, i]));
+  return {
+    write(writer, value) {
+      const header = writer.placeholderMapHeader();
+      let count = 0;
+      for (let i = 0; i < keys.length; i++) {
+        const field = value[keys[i]!];
+        if (field === undefined) {
+          if (!fields[i]!.optional) return false;
+          continue;
+        }
+        writer.raw(encodedKeys[i]!);
+        if (!fields[i]!.write(writer, field)) return false;
+        count++;
+      }
+      writer.patchMapHeader(header, count);
+      return true;
+    },
+    readRest(reader, count, preset) {
+      const values: unknown[] = keys.map((_, i) => (i < preset.length ? preset[i] : undefined));
+      for (let e = 0; e < count; e++) {
+        const key = reader.readKey();
+        const i = typeof key === 'string' ? indexOf.get(key) : undefined;
+        if (i === undefined) {
+          reader.skip();
+        } else {
+          // A repeated key: the generic decoder keeps the last value, which may make the message
+          // another one (another `type`, another `id`); left to it to say which.
+          if (values[i] !== undefined) throw READ_REFUSED;
+          values[i] = fields[i]!.read(reader);
+        }
+      }
+      const object: Record<string, unknown> = {};
+      for (let i = 0; i < keys.length; i++) {
+        if (values[i] !== undefined) object[keys[i]!] = values[i];
+        else if (!fields[i]!.optional) throw READ_REFUSED;
+      }
+      return object;
+    },
+  };
+}

@@ -1,0 +1,192 @@
+/**
+ * The object codecs (object-codec.ts): compiled per schema where the runtime allows code
+ * generation, loops where it does not (a page whose Content-Security-Policy forbids it). Both
+ * must give the same bytes, the same messages and the same refusals.
+ */
+import fc from 'fast-check';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { MsgpackReader, MsgpackWriter, READ_REFUSED, Serializer } from '@copycat/io';
+import * as compiled from '@copycat/protocol';
+import { objectCodec } from '../src/object-codec.js';
+import { optional, positiveInt, string, uint } from '../src/schema.js';
+import { anyRequestWithId, anyResponse, damagedFrame } from './damaged-frames.js';
+
+const serializer = new Serializer();
+
+/** The protocol module loaded where `new Function` throws, as under a strict CSP. */
+let loops: typeof compiled;
+let generationTried = 0;
+
+beforeAll(async () => {
+  const RealFunction = Function;
+  vi.stubGlobal(
+    'Function',
+    new Proxy(RealFunction, {
+      construct() {
+        generationTried++;
+        throw new EvalError('code generation from strings disallowed for this context');
+      },
+    }),
+  );
+  vi.resetModules();
+  try {
+    loops = await import('../src/index.js');
+  } finally {
+    vi.unstubAllGlobals();
+  }
+});
+
+afterAll(() => vi.resetModules());
+
+/** What `fn` returns, or the error it throws (compared by message). */
+function outcome(fn: () => unknown): unknown {
+  try {
+    return { value: fn() };
+  } catch (error) {
+    return { error: (error as Error).message };
+  }
+}
+
+describe('without code generation', () => {
+  it('falls back to loops, which were tried and refused', () => {
+    expect(generationTried).toBeGreaterThan(10);
+    expect(loops.encodeRequest).not.toBe(compiled.encodeRequest);
+  });
+
+  it('encodes every request and response to the same bytes', () => {
+    fc.assert(
+      fc.property(anyRequestWithId, (request) => {
+        const expected = compiled.encodeRequest(request).slice();
+        expect(loops.encodeRequest(request)).toEqual(expected);
+      }),
+      { numRuns: 300 },
+    );
+    fc.assert(
+      fc.property(anyResponse, ({ type, response }) => {
+        const expected = compiled.encodeResponse(type, response).slice();
+        expect(loops.encodeResponse(type, response)).toEqual(expected);
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  it('refuses the same malformed messages with the same errors', () => {
+    fc.assert(
+      fc.property(anyRequestWithId, fc.nat(), fc.anything(), (request, pick, replacement) => {
+        const keys = Object.keys(request);
+        const broken = { ...request, [keys[pick % keys.length]!]: replacement } as compiled.Request;
+        const expected = outcome(() => compiled.encodeRequest(broken).slice());
+        expect(outcome(() => loops.encodeRequest(broken).slice())).toEqual(expected);
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  it('decodes damaged frames to the same messages, and leaves the same ones to the generic path', () => {
+    let decoded = 0;
+    fc.assert(
+      fc.property(damagedFrame, (damaged) => {
+        if (damaged === null) return;
+        const expected = compiled.decodeMessages(damaged.frame, damaged.requestTypeOf);
+        if (expected !== undefined) decoded++;
+        expect(loops.decodeMessages(damaged.frame, damaged.requestTypeOf)).toEqual(expected);
+      }),
+      { numRuns: 1000 },
+    );
+    expect(decoded).toBeGreaterThan(100);
+  });
+});
+
+describe('objectCodec', () => {
+  const fields = { name: string, id: positiveInt, note: optional(string), count: optional(uint) };
+  const keys = Object.keys(fields);
+  const codec = objectCodec(
+    keys,
+    Object.values(fields),
+    keys.map((key) => serializer.encode(key)),
+  );
+
+  const read = (value: unknown, preset: unknown[] = []) => {
+    const reader = new MsgpackReader();
+    const bytes = serializer.encode(value);
+    reader.reset(bytes);
+    const count = reader.readMapHeader() - preset.length;
+    for (let i = 0; i < preset.length; i++) {
+      reader.readKey();
+      reader.skip();
+    }
+    return codec.readRest(reader, count, preset);
+  };
+
+  it('builds the object from the preset values and the rest, leaving absent optional fields out', () => {
+    expect(read({ name: 'a', id: 3, extra: [1, 2], count: 4 })).toEqual({ name: 'a', id: 3, count: 4 });
+    expect(Object.keys(read({ name: 'a', id: 3 }))).toEqual(['name', 'id']);
+    expect(read({ name: 'a', id: 3, note: 'n' }, ['a'])).toEqual({ name: 'a', id: 3, note: 'n' });
+  });
+
+  it('refuses repeated, missing and ill-typed fields, a preset one repeated included', () => {
+    expect(() => read({ name: 'a' })).toThrow(READ_REFUSED);
+    expect(() => read({ name: 'a', id: 0 })).toThrow(READ_REFUSED);
+    expect(() => read({ name: 'a', id: 2, note: 5 })).toThrow(READ_REFUSED);
+    // The preset stands for the first entry, which was `name`: a second `name` is a repeat.
+    const bytes = new Uint8Array([0x83, 0xa4, ...new TextEncoder().encode('name'), 0xa1, 0x61]);
+    const reader = new MsgpackReader();
+    reader.reset(
+      new Uint8Array([
+        ...bytes,
+        0xa2,
+        0x69,
+        0x64,
+        0x01,
+        0xa4,
+        ...new TextEncoder().encode('name'),
+        0xa1,
+        0x62,
+      ]),
+    );
+    reader.readMapHeader();
+    reader.readKey();
+    reader.skip();
+    expect(() => codec.readRest(reader, 2, ['a'])).toThrow(READ_REFUSED);
+  });
+
+  it('passes over numeric keys and keys an object inherits', () => {
+    const writer = new MsgpackWriter();
+    writer.mapHeader(4);
+    writer.string('name');
+    writer.string('a');
+    writer.number(7);
+    writer.string('x');
+    writer.string('id');
+    writer.number(1);
+    writer.string('constructor');
+    writer.number(2);
+    const reader = new MsgpackReader();
+    reader.reset(writer.written().slice());
+    expect(codec.readRest(reader, reader.readMapHeader(), [])).toEqual({ name: 'a', id: 1 });
+    expect(reader.atEnd).toBe(true);
+  });
+
+  it('writes fields in schema order and refuses what does not fit', () => {
+    const writer = new MsgpackWriter();
+    expect(codec.write(writer, { id: 5, name: 'x', other: 1 })).toBe(true);
+    expect(serializer.decode(writer.written().slice())).toEqual({ name: 'x', id: 5 });
+    writer.reset();
+    expect(codec.write(writer, { name: 'x' })).toBe(false);
+    writer.reset();
+    expect(codec.write(writer, { name: 'x', id: 1, count: -1 })).toBe(false);
+  });
+
+  it('uses loops for field names that are not identifiers', () => {
+    const odd = objectCodec(
+      ['a-b', 'c d'],
+      [string, optional(string)],
+      [serializer.encode('a-b'), serializer.encode('c d')],
+    );
+    const writer = new MsgpackWriter();
+    expect(odd.write(writer, { 'a-b': 'v', 'c d': 'w' })).toBe(true);
+    const reader = new MsgpackReader();
+    reader.reset(writer.written().slice());
+    expect(odd.readRest(reader, reader.readMapHeader(), [])).toEqual({ 'a-b': 'v', 'c d': 'w' });
+  });
+});
