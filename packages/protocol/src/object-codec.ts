@@ -9,8 +9,10 @@
  * access and call has one name and one target, and a decoded object is built by one literal, so
  * objects of one schema share one shape.
  *
- * Where code cannot be compiled (a browser page whose Content-Security-Policy forbids it), the
- * same steps run as loops (`loopCodec`): identical results, slower.
+ * Where code cannot be generated (a browser page whose Content-Security-Policy forbids it: found
+ * out once, with a probe), the same steps run as loops (`loopCodec`): identical results, slower.
+ * Either way an object has its required fields first, then its optional ones, each in schema
+ * order; an optional field present on the wire is present in the object (even if `undefined`).
  */
 import { READ_REFUSED, type MsgpackReader, type MsgpackWriter } from '@copycat/io';
 
@@ -34,6 +36,21 @@ export interface ObjectCodec {
 }
 
 const IDENTIFIER = /^[A-Za-z_$][A-Za-z0-9_$]*$/;
+/** A field not (yet) read; `undefined` is a value a field may have (msgpack's undefined). */
+const ABSENT: unique symbol = Symbol('absent');
+
+/** Whether this runtime runs code made from strings: tried once, not once per schema. */
+const codeGeneration = (() => {
+  try {
+    // eslint-disable-next-line @typescript-eslint/no-implied-eval
+    return (new Function('return 1') as () => number)() === 1;
+  } catch {
+    return false; // a Content-Security-Policy without 'unsafe-eval', or the like
+  }
+})();
+
+/** Which implementation `objectCodec` gives here (the tests check that Node gets the compiled one). */
+export const objectCodecKind: 'compiled' | 'loops' = codeGeneration ? 'compiled' : 'loops';
 
 /** The codec for these fields: compiled if this runtime allows it, else loops. */
 export function objectCodec(
@@ -41,16 +58,17 @@ export function objectCodec(
   fields: readonly FieldCodec[],
   encodedKeys: readonly Uint8Array[],
 ): ObjectCodec {
-  return compiledCodec(keys, fields, encodedKeys) ?? loopCodec(keys, fields, encodedKeys);
+  const compilable = keys.length > 0 && keys.every((key) => IDENTIFIER.test(key) && key !== '__proto__');
+  return codeGeneration && compilable
+    ? compiledCodec(keys, fields, encodedKeys)
+    : loopCodec(keys, fields, encodedKeys);
 }
 
 function compiledCodec(
   keys: readonly string[],
   fields: readonly FieldCodec[],
   encodedKeys: readonly Uint8Array[],
-): ObjectCodec | undefined {
-  if (!keys.every((key) => IDENTIFIER.test(key)) || keys.includes('__proto__')) return undefined;
-  const n = keys.length;
+): ObjectCodec {
   const each = (line: (i: number) => string) => keys.map((_, i) => line(i)).join('\n');
   const required = keys.flatMap((key, i) => (fields[i]!.optional ? [] : [`${key}: v${i}`]));
   const source = `
@@ -79,12 +97,12 @@ ${each((i) =>
   },
   readRest(reader, count, preset) {
     const p = preset.length;
-${each((i) => `    let v${i} = p > ${i} ? preset[${i}] : undefined;`)}
+${each((i) => `    let v${i} = p > ${i} ? preset[${i}] : ABSENT;`)}
     for (let e = 0; e < count; e++) {
       switch (reader.readKey()) {
 ${each(
   (i) => `        case ${JSON.stringify(keys[i])}:
-          if (v${i} !== undefined) throw REFUSED;
+          if (v${i} !== ABSENT && v${i} !== undefined) throw REFUSED;
           v${i} = f${i}.read(reader);
           break;`,
 )}
@@ -92,25 +110,23 @@ ${each(
           reader.skip();
       }
     }
-${each((i) => (fields[i]!.optional ? '' : `    if (v${i} === undefined) throw REFUSED;`))}
+${each((i) => (fields[i]!.optional ? '' : `    if (v${i} === ABSENT) throw REFUSED;`))}
     const object = { ${required.join(', ')} };
-${each((i) => (fields[i]!.optional ? `    if (v${i} !== undefined) object.${keys[i]} = v${i};` : ''))}
+${each((i) => (fields[i]!.optional ? `    if (v${i} !== ABSENT) object.${keys[i]} = v${i};` : ''))}
     return object;
   },
 };`;
-  try {
-    // The source is made from the schema's field names (identifiers, checked above) and indexes
-    // only, never from anything received.
-    // eslint-disable-next-line @typescript-eslint/no-implied-eval
-    const make = new Function('fields', 'encodedKeys', 'REFUSED', source) as (
-      fields: readonly FieldCodec[],
-      encodedKeys: readonly Uint8Array[],
-      refused: unknown,
-    ) => ObjectCodec;
-    return n === 0 ? undefined : make(fields, encodedKeys, READ_REFUSED);
-  } catch {
-    return undefined; // no code generation here (Content-Security-Policy): loops instead
-  }
+  // The source is made from the schema's field names (identifiers, checked by the caller) and
+  // indexes only, never from anything received. Not wrapped in a try: where code generation
+  // works, a failure here is a bug to see, not a reason to fall back quietly.
+  // eslint-disable-next-line @typescript-eslint/no-implied-eval
+  const make = new Function('fields', 'encodedKeys', 'REFUSED', 'ABSENT', source) as (
+    fields: readonly FieldCodec[],
+    encodedKeys: readonly Uint8Array[],
+    refused: unknown,
+    absent: typeof ABSENT,
+  ) => ObjectCodec;
+  return make(fields, encodedKeys, READ_REFUSED, ABSENT);
 }
 
 /** The same steps as loops over the fields. */
@@ -138,7 +154,7 @@ export function loopCodec(
       return true;
     },
     readRest(reader, count, preset) {
-      const values: unknown[] = keys.map((_, i) => (i < preset.length ? preset[i] : undefined));
+      const values: unknown[] = keys.map((_, i) => (i < preset.length ? preset[i] : ABSENT));
       for (let e = 0; e < count; e++) {
         const key = reader.readKey();
         const i = typeof key === 'string' ? indexOf.get(key) : undefined;
@@ -147,15 +163,18 @@ export function loopCodec(
         } else {
           // A repeated key: the generic decoder keeps the last value, which may make the message
           // another one (another `type`, another `id`); left to it to say which.
-          if (values[i] !== undefined) throw READ_REFUSED;
+          if (values[i] !== ABSENT && values[i] !== undefined) throw READ_REFUSED;
           values[i] = fields[i]!.read(reader);
         }
       }
       const object: Record<string, unknown> = {};
       for (let i = 0; i < keys.length; i++) {
-        if (values[i] !== undefined) object[keys[i]!] = values[i];
-        else if (!fields[i]!.optional) throw READ_REFUSED;
+        if (fields[i]!.optional) continue;
+        if (values[i] === ABSENT) throw READ_REFUSED;
+        object[keys[i]!] = values[i];
       }
+      for (let i = 0; i < keys.length; i++)
+        if (fields[i]!.optional && values[i] !== ABSENT) object[keys[i]!] = values[i];
       return object;
     },
   };

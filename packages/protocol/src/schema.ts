@@ -131,7 +131,13 @@ export const bytes: Schema<Uint8Array> = {
   is: (value) => value instanceof Uint8Array,
   explain: (value, path) => invalid(path, bytes.expected, value),
   write: (writer, value) => value instanceof Uint8Array && (writer.binary(value), true),
-  read: (reader) => reader.readBinary(),
+  read(reader) {
+    const value = reader.readBinary();
+    // A view of the frame: of another realm's Uint8Array if the frame came from one, which the
+    // generic path refuses (as not bytes), so this does too.
+    if (!(value instanceof Uint8Array)) throw READ_REFUSED;
+    return value;
+  },
 };
 
 export function oneOf<const T extends string | number>(values: readonly T[]): Schema<T> {
