@@ -76,6 +76,8 @@ export const MARK_INTERVAL = 1 << 20;
  * while it writes data). Beyond it (or with no flushes at all) the next segment grows.
  */
 const PREALLOCATE_MAX_FLUSH_BYTES = 128 * 1024;
+/** Preallocation pays only for segments that fill at least 1/PREALLOCATE_MIN_FILL of maxSegmentSize. */
+const PREALLOCATE_MIN_FILL = 4;
 
 export interface AppendOptions {
   /**
@@ -489,9 +491,15 @@ export class SegmentedLog implements Log {
     return segment;
   }
 
-  /** Whether to prepare a file for the segment after the next, judging by `segment`'s flushes. */
+  /**
+   * Whether to prepare a file for the segment after the next, judging by `segment`, which just
+   * filled up: by its flushes, and by how much of `maxSegmentSize` it used. A segment that
+   * `maxEntriesPerSegment` closed while small would have had most of its zeros written for
+   * nothing (a full-size file per segment, however few bytes it holds).
+   */
   private preallocationPays(segment: Segment): boolean {
     const bytes = segment.size - SEGMENT_HEADER_SIZE;
+    if (segment.size * PREALLOCATE_MIN_FILL < this.config.maxSegmentSize) return false;
     return segment.flushSyncs > 0 && bytes / segment.flushSyncs <= PREALLOCATE_MAX_FLUSH_BYTES;
   }
 

@@ -246,6 +246,27 @@ describe('preallocated segments', () => {
     await storage.close();
   });
 
+  it('segments that maxEntriesPerSegment closes while small stop the preparation', async () => {
+    const dir = tempDir();
+    const storage = new Storage({ directory: dir, maxSegmentSize: SEGMENT, maxEntriesPerSegment: 100 });
+    const log = await storage.openLog('raft');
+    expect(await preparationReady(log)).toBe(true);
+    // 100 records of 64 bytes fill a tenth of a segment: a full-size file each would be mostly zeros.
+    for (let next = 1; next <= 1000; next += 10) {
+      log.append(list(next, next + 9));
+      await log.flush();
+    }
+    const flags = log.segments().map((s) => headerFlags(path.join(dir, `raft-${s.id}-1.log`)));
+    expect(flags).toHaveLength(10);
+    // The first (at open) and the one prepared at open; the rest grow.
+    expect(flags).toEqual([1, 1, 0, 0, 0, 0, 0, 0, 0, 0]);
+    expect(fs.readdirSync(dir).filter((f) => f.includes('prealloc'))).toEqual([]);
+    await storage.close();
+    const again = await reopen(dir);
+    expect(again.log.getRange(1, 1000)).toEqual(list(1, 1000));
+    await again.storage.close();
+  });
+
   it('disk full while preparing is logged and the segments grow as before', async () => {
     const directory = new MemoryDirectory();
     directory.beforeWrite = (name) => {
