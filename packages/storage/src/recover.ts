@@ -329,6 +329,13 @@ async function scanSegment(
       });
     }
   }
+  if (!isLast && header.preallocated && size > at) {
+    // Sealed, but still with the zeros it was preallocated with: the process died between the
+    // seal's mark and its cut (log.ts, seal). Only zeros follow the records (a sealed segment's
+    // records all lie before its durable end, checked above): given back now.
+    await file.truncate(at);
+    if (config.fsync) await file.sync();
+  }
   if (isLast && config.fsync && (problem !== undefined || scrubbed > 0 || mark.durableEnd < at)) {
     // What was found valid may so far be only in the page cache (the previous process died
     // before its fsync): make it durable before building on it.

@@ -228,6 +228,26 @@ describe('preallocated segments', () => {
     await again.storage.close();
   });
 
+  it('a sealed segment that kept its zeros (a crash before the cut) gives them back on open', async () => {
+    const dir = tempDir();
+    const storage = open(dir);
+    const log = await storage.openLog('raft');
+    log.append(list(1, 1500));
+    await log.flush();
+    const [first] = log.segments();
+    expect(log.segments().length).toBeGreaterThan(1);
+    await storage.close();
+    const firstFile = path.join(dir, `raft-${first!.id}-1.log`);
+    expect(fs.statSync(firstFile).size).toBe(first!.bytes);
+    // The state a kill -9 between the seal's mark and its cut leaves: the full preallocated size.
+    fs.truncateSync(firstFile, SEGMENT);
+    const again = await reopen(dir);
+    expect(fs.statSync(firstFile).size).toBe(first!.bytes);
+    expect(again.log.getRange(1, 1500)).toEqual(list(1, 1500));
+    expect(warnings(again.logger)).toEqual([]);
+    await again.storage.close();
+  });
+
   it('large flushes stop the preparation: its zeros would cost more than they save', async () => {
     const dir = tempDir();
     const storage = new Storage({ directory: dir, maxSegmentSize: 1 << 20 });
