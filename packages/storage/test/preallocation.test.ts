@@ -57,6 +57,18 @@ function flipByte(file: string, offset: number): void {
 
 const isZero = (bytes: Uint8Array) => bytes.every((b) => b === 0);
 
+/** A preallocating log of 4 KiB segments, for a MemoryDirectory with faults injected. */
+function memoryConfig(logger: LogConfig['logger']): LogConfig {
+  return {
+    maxSegmentSize: 4096,
+    maxEntriesPerSegment: 1 << 20,
+    fsync: true,
+    cacheSize: 0,
+    logger,
+    preallocate: true,
+  };
+}
+
 /** Waits (up to 5 s) until the log's next rollover will get a prepared file. */
 async function preparationReady(log: Log): Promise<boolean> {
   const internal = log as Log & SegmentedLog;
@@ -293,14 +305,7 @@ describe('preallocated segments', () => {
       if (name.includes('prealloc')) throw new StorageError(`write ${name} failed: disk full (ENOSPC)`);
     };
     const logger = recordingLogger();
-    const config: LogConfig = {
-      maxSegmentSize: 4096,
-      maxEntriesPerSegment: 1 << 20,
-      fsync: true,
-      cacheSize: 0,
-      logger,
-      preallocate: true,
-    };
+    const config = memoryConfig(logger);
     const log = await SegmentedLog.open(directory, 'raft', config);
     log.append(list(1, 300));
     await log.flush();
@@ -322,14 +327,7 @@ describe('preallocated segments', () => {
   it('disk full on an append deletes the prepared file for its space and writes again', async () => {
     const directory = new MemoryDirectory();
     const logger = recordingLogger();
-    const config: LogConfig = {
-      maxSegmentSize: 4096,
-      maxEntriesPerSegment: 1 << 20,
-      fsync: true,
-      cacheSize: 0,
-      logger,
-      preallocate: true,
-    };
+    const config = memoryConfig(logger);
     const log = await SegmentedLog.open(directory, 'raft', config);
     expect(await preparationReady(log)).toBe(true);
     // The disk is full until the prepared file goes.
