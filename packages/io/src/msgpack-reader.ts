@@ -28,7 +28,13 @@ export class MsgpackReader {
   /** Made on first use: most inputs need none (it costs an allocation per input). */
   private view: DataView | undefined;
   protected pos = 0;
+  /**
+   * Two ways per hash (slots `h` and `h ^ 1`), so that remembered strings whose hashes collide
+   * (`prevLogTerm` and `members` do) both stay; `pinned` marks theirs, which strings read from
+   * the input never take over.
+   */
   private readonly strings: (string | undefined)[] = new Array<string | undefined>(STRING_CACHE_SIZE);
+  private readonly pinned = new Uint8Array(STRING_CACHE_SIZE);
 
   /** Reads `bytes` from the start from now on (they are not copied: binary values are views). */
   reset(bytes: Uint8Array): void {
@@ -62,7 +68,12 @@ export class MsgpackReader {
         ascii &&= unit < 0x80;
         hash = (hash * 31 + unit) | 0;
       }
-      if (ascii) this.strings[hash & (STRING_CACHE_SIZE - 1)] = text;
+      if (!ascii) continue;
+      const slot = hash & (STRING_CACHE_SIZE - 1);
+      const way = this.pinned[slot] === 0 || this.strings[slot] === text ? slot : slot ^ 1;
+      if (this.pinned[way] !== 0 && this.strings[way] !== text) continue; // both ways remembered already
+      this.strings[way] = text;
+      this.pinned[way] = 1;
     }
   }
 
@@ -248,8 +259,13 @@ export class MsgpackReader {
       if (cached !== undefined && cached.length === byteLength && sameAscii(cached, bytes, start)) {
         return cached;
       }
+      const other = this.strings[slot ^ 1];
+      if (other !== undefined && other.length === byteLength && sameAscii(other, bytes, start)) {
+        return other;
+      }
       const fresh = String.fromCharCode.apply(null, bytes.subarray(start, end) as unknown as number[]);
-      this.strings[slot] = fresh;
+      if (this.pinned[slot] === 0) this.strings[slot] = fresh;
+      else if (this.pinned[slot ^ 1] === 0) this.strings[slot ^ 1] = fresh;
       return fresh;
     }
     return this.utf8(start, end);

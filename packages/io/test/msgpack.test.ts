@@ -4,7 +4,7 @@
  */
 import fc from 'fast-check';
 import { decode, encode } from '@msgpack/msgpack';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { MsgpackReader, MsgpackWriteRefused, MsgpackWriter, READ_REFUSED, encodeString } from '@copycat/io';
 
 const writer = new MsgpackWriter(4);
@@ -171,6 +171,42 @@ describe('MsgpackReader', () => {
     expect(() => reader.readArrayHeader()).toThrow(READ_REFUSED);
     reader.reset(new Uint8Array([0xa2, 0xc3, 0x28])); // invalid UTF-8
     expect(() => reader.readString()).toThrow(READ_REFUSED);
+  });
+
+  it('keeps remembered strings whose hashes collide, and strings read later do not evict them', () => {
+    // The reader's hash, for finding strings that land in the same slot of its 512.
+    const slotOf = (text: string) => {
+      let hash = text.length;
+      for (let i = 0; i < text.length; i++) hash = (hash * 31 + text.charCodeAt(i)) | 0;
+      return hash & 511;
+    };
+    expect(slotOf('prevLogTerm')).toBe(slotOf('members'));
+    const fresh = new MsgpackReader();
+    fresh.remember(['prevLogTerm', 'members']);
+    // A string found in the cache is handed back as it is; one that is not is built anew.
+    const built = vi.spyOn(String, 'fromCharCode');
+    const builds = (text: string) => {
+      built.mockClear();
+      fresh.reset(encode(text));
+      expect(fresh.readString()).toBe(text);
+      return built.mock.calls.length;
+    };
+    try {
+      expect(builds('prevLogTerm')).toBe(0);
+      expect(builds('members')).toBe(0);
+      const intruders: string[] = [];
+      for (let n = 0; intruders.length < 3; n++) {
+        const text = `k${n}`;
+        if ((slotOf(text) | 1) === (slotOf('members') | 1)) intruders.push(text);
+      }
+      for (const text of intruders) expect(builds(text)).toBe(1);
+      expect(builds('prevLogTerm')).toBe(0);
+      expect(builds('members')).toBe(0);
+      expect(builds('unremembered')).toBe(1);
+      expect(builds('unremembered')).toBe(0); // cached on first read
+    } finally {
+      built.mockRestore();
+    }
   });
 
   it('hands back remembered strings as the very same strings', () => {
