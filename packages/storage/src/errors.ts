@@ -19,16 +19,3 @@ export class SegmentCorruptionError extends StorageCorruptionError {
 export function toError(value: unknown): Error {
   return value instanceof Error ? value : new Error(String(value));
 }
-
-/** Whether `error` (or an error it wraps, as a `StorageError` wraps the system's) says the disk is full. */
-export function isDiskFull(error: unknown): boolean {
-  for (
-    let e = error, depth = 0;
-    e instanceof Object && depth < 5;
-    e = (e as { cause?: unknown }).cause, depth++
-  ) {
-    const code = (e as { code?: unknown }).code;
-    if (code === 'ENOSPC' || code === 'EDQUOT') return true;
-  }
-  return false;
-}

@@ -31,7 +31,7 @@ import {
 } from '@copycat/common';
 import { readFully, type StorageDirectory, type StorageFile } from './directory.js';
 import type { Entry, StoredEntry } from './entry.js';
-import { SegmentCorruptionError, isDiskFull, toError } from './errors.js';
+import { SegmentCorruptionError, toError } from './errors.js';
 import {
   checkRecord,
   readRecord,
@@ -979,33 +979,12 @@ export class SegmentedLog implements Log {
       }
       const end = pending.position + pending.bytes.length;
       segment.diskEnd = Math.max(segment.diskEnd, end);
-      try {
-        const writing = this.writeBytes(segment.file, pending.bytes, pending.position);
-        if (writing !== undefined) await writing;
-      } catch (error) {
-        // Disk full: a prepared segment file may hold the space this write needs. Given back,
-        // the write (positional: the same bytes at the same place) is tried once more. Not a
-        // failed fdatasync, which is never retried: the pages it failed on may be lost already.
-        if (!isDiskFull(error) || !(await this.releasePrepared())) throw error;
-        await this.writeBytes(segment.file, pending.bytes, pending.position);
-      }
+      if (pending.bytes.length <= SYNC_WRITE_LIMIT) segment.file.writeSync(pending.bytes, pending.position);
+      else await segment.file.write(pending.bytes, pending.position);
       this.stats.writes++;
       this.stats.writtenBytes += pending.bytes.length;
       segment.writtenEnd = Math.max(segment.writtenEnd, end);
     }
-  }
-
-  private writeBytes(file: StorageFile, bytes: Uint8Array, position: number): void | Promise<void> {
-    // Small writes are a copy into the page cache: done at once, no thread-pool round trip.
-    if (bytes.length <= SYNC_WRITE_LIMIT) file.writeSync(bytes, position);
-    else return file.write(bytes, position);
-  }
-
-  /** Deletes the prepared (or half-prepared) segment file, if any, for its space. */
-  private async releasePrepared(): Promise<boolean> {
-    if (this.preallocator === undefined || !(await this.preallocator.release())) return false;
-    this.config.logger.warn('disk full: deleted the prepared segment file to make room', { log: this.name });
-    return true;
   }
 
   private async syncAll(): Promise<void> {

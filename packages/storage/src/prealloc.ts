@@ -93,21 +93,6 @@ export class Preallocator {
   }
 
   /**
-   * Drops the preparation in flight or ready, deleting its file, to give its space back (the
-   * disk is full); later rollovers may prepare again. Whether there was one.
-   */
-  async release(): Promise<boolean> {
-    const preparation = this.current;
-    if (preparation === undefined) return false;
-    this.current = undefined;
-    preparation.cancelled = true;
-    await preparation.done;
-    await preparation.file?.close().catch(() => {});
-    await this.directory.remove(preparation.name).catch(() => {});
-    return true;
-  }
-
-  /**
    * Stops: waits for the preparation in flight, closes its file and (unless `keepFile`, as a
    * crash would) deletes it.
    */

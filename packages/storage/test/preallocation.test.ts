@@ -324,55 +324,6 @@ describe('preallocated segments', () => {
     await again.close();
   });
 
-  it('disk full on an append deletes the prepared file for its space and writes again', async () => {
-    const directory = new MemoryDirectory();
-    const logger = recordingLogger();
-    const config = memoryConfig(logger);
-    const log = await SegmentedLog.open(directory, 'raft', config);
-    expect(await preparationReady(log)).toBe(true);
-    // The disk is full until the prepared file goes.
-    let freed = false;
-    const remove = directory.remove.bind(directory);
-    directory.remove = async (name) => {
-      if (name.includes('prealloc')) freed = true;
-      return remove(name);
-    };
-    const full = Object.assign(new Error('no space left on device'), { code: 'ENOSPC' });
-    // (A segment's handle keeps the name it was opened under: the first one's was prepared too.)
-    const prepared = (await directory.list()).filter((f) => f.includes('prealloc'));
-    expect(prepared).toHaveLength(1);
-    let refused = 0;
-    directory.beforeWrite = (name) => {
-      if (freed || prepared.includes(name)) return;
-      refused++;
-      throw new StorageError(`write ${name} failed: disk full (ENOSPC)`, { cause: full });
-    };
-    log.append(list(1, 20));
-    await log.flush();
-    expect(refused).toBe(1);
-    expect(freed).toBe(true);
-    expect((await directory.list()).filter((f) => f.includes('prealloc'))).toEqual([]);
-    expect(logger.lines).toContainEqual(
-      expect.objectContaining({
-        level: 'warn',
-        message: 'disk full: deleted the prepared segment file to make room',
-      }),
-    );
-    // Still full, with nothing left to give back: the flush fails, typed, and the log with it.
-    freed = false;
-    directory.beforeWrite = (name) => {
-      if (!prepared.includes(name))
-        throw new StorageError(`write ${name} failed: disk full (ENOSPC)`, { cause: full });
-    };
-    log.append(list(21, 21));
-    await expect(log.flush()).rejects.toThrow(StorageError);
-    await log.close().catch(() => {});
-    directory.beforeWrite = undefined;
-    const again = await SegmentedLog.open(directory, 'raft', { ...config, logger: noopLogger });
-    expect(again.getRange(1, 20)).toEqual(list(1, 20));
-    await again.close();
-  });
-
   it('segments written without preallocation still open, and new ones are preallocated', async () => {
     const dir = tempDir();
     const old = open(dir, recordingLogger(), false);
