@@ -248,6 +248,7 @@ export class SegmentedLog implements Log {
   private writeRequested = false;
   private unwritten = 0;
   private failure: CopycatError | undefined;
+  private abandoning: Promise<void> | undefined;
   private state: 'open' | 'closing' | 'closed' = 'open';
   private closePromise: Promise<void> | undefined;
   private halted = false;
@@ -484,7 +485,10 @@ export class SegmentedLog implements Log {
     const previous = this.segs[this.segs.length - 1]!;
     // The prepared file if it is ready; if not, a growing file as without preallocation
     // (never a stall on the append path).
-    const segment = this.newSegment(firstIndex, this.preallocator?.take(this.preallocationPays(previous)));
+    const segment = this.newSegment(
+      firstIndex,
+      this.preallocator?.take(this.preallocationPays(previous, firstIndex)),
+    );
     this.segs.push(segment);
     this.enqueue(() => this.seal(previous));
     this.enqueue(() => this.createFile(segment));
@@ -493,13 +497,14 @@ export class SegmentedLog implements Log {
 
   /**
    * Whether to prepare a file for the segment after the next, judging by `segment`, which just
-   * filled up: by its flushes, and by how much of `maxSegmentSize` it used. A segment that
-   * `maxEntriesPerSegment` closed while small would have had most of its zeros written for
-   * nothing (a full-size file per segment, however few bytes it holds).
+   * filled up (the next one starts at `nextIndex`): by its flushes, and, if it was closed by
+   * `maxEntriesPerSegment`, by how much of `maxSegmentSize` it used. Segments closed that way
+   * while small would each have cost a full-size file of zeros for the few bytes they hold.
    */
-  private preallocationPays(segment: Segment): boolean {
+  private preallocationPays(segment: Segment, nextIndex: number): boolean {
+    const closedByCount = nextIndex - segment.firstIndex >= segment.maxEntries;
+    if (closedByCount && segment.size * PREALLOCATE_MIN_FILL < this.config.maxSegmentSize) return false;
     const bytes = segment.size - SEGMENT_HEADER_SIZE;
-    if (segment.size * PREALLOCATE_MIN_FILL < this.config.maxSegmentSize) return false;
     return segment.flushSyncs > 0 && bytes / segment.flushSyncs <= PREALLOCATE_MAX_FLUSH_BYTES;
   }
 
@@ -829,16 +834,28 @@ export class SegmentedLog implements Log {
   }
 
   /** Stops without flushing (simulated crash): waits for the operation in flight, closes files. */
-  async abandon(): Promise<void> {
-    if (this.state === 'closed' && this.halted) return;
+  abandon(): Promise<void> {
+    if (this.state === 'closed' && this.halted) return this.abandoning ?? Promise.resolve();
     this.halted = true;
     this.state = 'closed';
     const error = new ClosedError(`log '${this.name}' stopped by a simulated crash`);
     this.rejectAll(error);
-    await Promise.all(this.merges);
-    while (this.running) await this.loopDone;
-    await this.stopPreallocation(true);
-    for (const segment of this.segs) await segment.file?.close().catch(() => {});
+    this.abandoning = (async () => {
+      await Promise.all(this.merges);
+      while (this.running) await this.loopDone;
+      await this.stopPreallocation(true);
+      for (const segment of this.segs) await segment.file?.close().catch(() => {});
+    })();
+    return this.abandoning;
+  }
+
+  /**
+   * Settles once a `close()` or `abandon()` under way has let go of the files (undefined if
+   * neither was called): `Storage` waits for it before opening the log again, so that two
+   * instances never work on the same files.
+   */
+  get released(): Promise<void> | undefined {
+    return this.abandoning ?? this.closePromise;
   }
 
   /** Stops preparing files and closes prepared ones not in use (deleted unless `crashed`). */

@@ -121,7 +121,13 @@ export async function recoverLog(
       let mark = decodeMark(headerBytes, header.preallocated);
       if (mark === undefined) {
         logger.warn('segment mark area failed its checksum; ignoring it', { file: fileName });
-        mark = { durableEnd: SEGMENT_HEADER_SIZE, startIndex: 0, startTerm: 0, endIndex: 0 };
+        mark = {
+          durableEnd: SEGMENT_HEADER_SIZE,
+          startIndex: 0,
+          startTerm: 0,
+          endIndex: 0,
+          unreadable: true,
+        };
       }
       nextId = Math.max(nextId, header.id + 1, header.lastId + 1);
       candidates.push({ header, mark, file, fileName, size });
@@ -329,10 +335,11 @@ async function scanSegment(
       });
     }
   }
-  if (!isLast && header.preallocated && size > at) {
+  if (!isLast && header.preallocated && size > at && mark.unreadable !== true && at === mark.durableEnd) {
     // Sealed, but still with the zeros it was preallocated with: the process died between the
-    // seal's mark and its cut (log.ts, seal). Only zeros follow the records (a sealed segment's
-    // records all lie before its durable end, checked above): given back now.
+    // seal's mark and its cut (log.ts, seal), and the mark says the records end where the scan
+    // found their end. Anything else (no readable mark, records ending elsewhere) is left as
+    // it is: the bytes after may be records behind a damaged length field, kept for repair.
     await file.truncate(at);
     if (config.fsync) await file.sync();
   }

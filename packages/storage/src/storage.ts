@@ -30,6 +30,8 @@ export interface CrashOptions {
 
 interface Closable {
   readonly isClosed: boolean;
+  /** When closing (or abandoned), settles once the object has let go of its files. */
+  readonly released?: Promise<void> | undefined;
   close(): Promise<void>;
   abandon(): Promise<void>;
 }
@@ -102,6 +104,9 @@ export class Storage {
       const object = await existing.catch(() => undefined);
       if (object !== undefined && !object.isClosed)
         throw new StorageError(`${kind} '${name}' is already open in this storage`);
+      // Closed, but perhaps still writing its last marks or closing its files: a new instance
+      // opening now would recover files the old one is still using.
+      await object?.released?.catch(() => {});
       if (this.open.get(key) !== existing)
         throw new StorageError(`${kind} '${name}' is already being opened`);
     }

@@ -260,6 +260,32 @@ describe('preallocated segments', () => {
     await again.storage.close();
   });
 
+  it('a full-size sealed segment is not cut when its records end before its durable end, or its mark is unreadable', async () => {
+    const dir = tempDir();
+    const storage = open(dir);
+    const log = await storage.openLog('raft');
+    log.append(list(1, 1500));
+    await log.flush();
+    const [first] = log.segments();
+    await storage.close();
+    const firstFile = path.join(dir, `raft-${first!.id}-1.log`);
+    fs.truncateSync(firstFile, SEGMENT);
+    // A length field zeroed in the middle: with the mark intact that is corruption...
+    const good = readBytes(firstFile, 0, first!.bytes);
+    writeBytes(firstFile, new Uint8Array(4), offsetOf(500));
+    const refused = open(dir);
+    await expect(refused.openLog('raft')).rejects.toThrow(SegmentCorruptionError);
+    await refused.close();
+    // ...and with the mark damaged too (no durable end to hold the records to), the file keeps
+    // every byte after the damage, for repair.
+    flipByte(firstFile, 64);
+    const again = await reopen(dir);
+    expect(again.log.get(499)).toEqual(list(499, 499)[0]);
+    expect(fs.statSync(firstFile).size).toBe(SEGMENT);
+    expect(readBytes(firstFile, offsetOf(501), first!.bytes)).toEqual(good.subarray(offsetOf(501)));
+    await again.storage.close();
+  });
+
   it('large flushes stop the preparation: its zeros would cost more than they save', async () => {
     const dir = tempDir();
     const storage = new Storage({ directory: dir, maxSegmentSize: 1 << 20 });
@@ -297,6 +323,22 @@ describe('preallocated segments', () => {
     const again = await reopen(dir);
     expect(again.log.getRange(1, 1000)).toEqual(list(1, 1000));
     await again.storage.close();
+  });
+
+  it('a small segment closed by an entry that does not fit keeps the preparation going', async () => {
+    const dir = tempDir();
+    const storage = open(dir);
+    const log = await storage.openLog('raft');
+    expect(await preparationReady(log)).toBe(true);
+    log.append(list(1, 10));
+    await log.flush();
+    // Too big for what is left of the first segment: it takes the prepared file, and the next
+    // preparation starts, though the segment it closed holds 736 bytes.
+    log.append(entries(11, 11, 1, SEGMENT - 96 - 34 - 100));
+    await log.flush();
+    expect(log.segments()).toHaveLength(2);
+    expect(await preparationReady(log)).toBe(true);
+    await storage.close();
   });
 
   it('disk full while preparing is logged and the segments grow as before', async () => {

@@ -93,6 +93,22 @@ describe('simulated crashes', () => {
     await storage.close();
   });
 
+  it('opening a log again while its close is still under way waits for the close', async () => {
+    for (const level of ['disk', 'memory'] as const) {
+      // Small segments: the close has rollovers (seals, new files) to finish.
+      const storage = makeStorage(level, { maxSegmentSize: 64 * 1024 });
+      const log = await storage.openLog('raft');
+      for (let index = 1; index <= 3000; index++) log.append(entries(index, index));
+      const closing = log.close();
+      // The old instance is still flushing: the new one must not recover its files meanwhile.
+      const again = await storage.openLog('raft');
+      await closing;
+      expect(again.lastIndex).toBe(3000);
+      expect(again.getRange(2990, 3000)).toEqual(entries(2990, 3000));
+      await storage.close();
+    }
+  });
+
   it('disk storage crashes like a killed process, releases its lock, and reopens', async () => {
     const dir = tempDir();
     const storage = new Storage({ directory: dir });
