@@ -121,13 +121,7 @@ export async function recoverLog(
       let mark = decodeMark(headerBytes, header.preallocated);
       if (mark === undefined) {
         logger.warn('segment mark area failed its checksum; ignoring it', { file: fileName });
-        mark = {
-          durableEnd: SEGMENT_HEADER_SIZE,
-          startIndex: 0,
-          startTerm: 0,
-          endIndex: 0,
-          unreadable: true,
-        };
+        mark = { durableEnd: SEGMENT_HEADER_SIZE, startIndex: 0, startTerm: 0, endIndex: 0 };
       }
       nextId = Math.max(nextId, header.id + 1, header.lastId + 1);
       candidates.push({ header, mark, file, fileName, size });
@@ -335,11 +329,19 @@ async function scanSegment(
       });
     }
   }
-  if (!isLast && header.preallocated && size > at && mark.unreadable !== true && at === mark.durableEnd) {
-    // Sealed, but still with the zeros it was preallocated with: the process died between the
-    // seal's mark and its cut (log.ts, seal), and the mark says the records end where the scan
-    // found their end. Anything else (no readable mark, records ending elsewhere) is left as
-    // it is: the bytes after may be records behind a damaged length field, kept for repair.
+  if (!isLast && header.preallocated && size > at) {
+    // Sealed, yet the file goes on after its records. Its records were all synced before its
+    // mark, so what follows can only be the zeros it was preallocated with (the process died
+    // between the seal's mark and its cut: log.ts, seal), given back now. Anything else is
+    // records behind a damaged length field, whatever the mark says (it may be unreadable too).
+    const dirty = await firstNonZero(file, at, size);
+    if (dirty !== undefined) {
+      throw new SegmentCorruptionError(
+        where,
+        at,
+        `the records of a sealed segment end here, but a byte at offset ${dirty} after them is not zero`,
+      );
+    }
     await file.truncate(at);
     if (config.fsync) await file.sync();
   }
@@ -364,6 +366,18 @@ async function scanSegment(
  * Returns the length of the range it rewrote (0: the tail was all zeros). Reads the whole
  * tail: only done when the log was not closed cleanly.
  */
+/** Offset of the first byte in [from, to) of `file` that is not zero, or undefined. */
+async function firstNonZero(file: StorageFile, from: number, to: number): Promise<number | undefined> {
+  const block = new Uint8Array(SCRUB_BLOCK);
+  for (let at = from; at < to; at += SCRUB_BLOCK) {
+    const part = block.subarray(0, Math.min(SCRUB_BLOCK, to - at));
+    const n = await readFully(file, part, at);
+    if (Buffer.compare(part.subarray(0, n), ZERO_BLOCK.subarray(0, n)) === 0) continue;
+    return at + part.findIndex((byte) => byte !== 0);
+  }
+  return undefined;
+}
+
 async function scrubTail(
   file: StorageFile,
   from: number,

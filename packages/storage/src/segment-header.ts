@@ -60,8 +60,6 @@ export interface SegmentMark {
    * not scrub the tail. Only a clean close sets it; it is cleared (synced) before any write.
    */
   clean?: boolean;
-  /** Recovery only: the mark failed its checksum, and these are stand-in values. */
-  unreadable?: boolean;
 }
 
 export function encodeMark(mark: SegmentMark): Uint8Array {
