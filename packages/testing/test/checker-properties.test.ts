@@ -287,6 +287,18 @@ const queueOps = fc.oneof(
   fc.record({ name: fc.constant('enqueue'), input: fc.constantFrom('x', 'y') }),
   fc.record({ name: fc.constant('dequeue'), output: fc.constantFrom('x', 'y', null) }),
 );
+// More elements, so that many histories enqueue each once (where the queue's precedence
+// pairs apply), and peek and size, which the simplifications must respect.
+const element = fc.constantFrom('a', 'b', 'c');
+const queueOpsDistinct = fc.oneof(
+  { weight: 4, arbitrary: fc.record({ name: fc.constant('enqueue'), input: element }) },
+  {
+    weight: 4,
+    arbitrary: fc.record({ name: fc.constant('dequeue'), output: fc.constantFrom('a', 'b', 'c', null) }),
+  },
+  { weight: 1, arbitrary: fc.record({ name: fc.constant('peek'), output: fc.constantFrom('a', 'b', null) }) },
+  { weight: 1, arbitrary: fc.record({ name: fc.constant('size'), output: fc.constantFrom(0, 1, 2) }) },
+);
 const lockOps = fc.oneof(
   fc.record({ name: fc.constant('acquire'), output: fc.integer({ min: 1, max: 4 }) }),
   fc.record({ name: fc.constant('tryAcquire'), output: fc.constantFrom(1, 2, 3, false) }),
@@ -363,11 +375,14 @@ describe('agreement with brute force on small random histories', () => {
 
   it('register (read / write / cas)', () => check(registerOps, registerModel({ initial: 0 })));
   it('queue (enqueue / dequeue)', () => check(queueOps, queueModel()));
+  it('queue (distinct elements, peek, size)', () => check(queueOpsDistinct, queueModel(), mostlyOk, 8));
   it('lock (acquire / tryAcquire / release)', () => check(lockOps, lockModel()));
   // Mostly unknown outcomes: exercises the pruning of lost operations (symmetry, subsumption).
   it('register, mostly unknown outcomes', () =>
     check(registerOps, registerModel({ initial: 0 }), mostlyInfo, 7));
   it('queue, mostly unknown outcomes', () => check(queueOps, queueModel(), mostlyInfo, 7));
+  it('queue (distinct elements), mostly unknown outcomes', () =>
+    check(queueOpsDistinct, queueModel(), mostlyInfo, 8));
   it('lock, mostly unknown outcomes', () => check(lockOps, lockModel(), mostlyInfo, 7));
   it('counter, mostly unknown outcomes', () => check(counterOps, counterModel(), mostlyInfo, 7));
   it('set (add / remove / contains / read)', () => check(setOps, setModel()));

@@ -47,6 +47,13 @@
  * fewer unknown-outcome operations, so they cannot go round in a circle. Without it, a dead end
  * followed by many lost blind writes tries every subset of them.
  *
+ * Precedence: pairs from `Model.precedence` (every linearization that contains B contains A
+ * earlier) make B a candidate only once A is linearized. Every valid linearization respects
+ * them, so the search loses none; and each pruning here argues "if that configuration has a
+ * valid completion, so has this one", a statement about valid linearizations only, so the
+ * pairs leave those arguments standing. An operation in a pair gets a symmetry class of its
+ * own (below).
+ *
  * Symmetry: two unknown-outcome operations with the same name, key and input (and process,
  * unless the model ignores processes) are interchangeable once both are invoked: neither has a
  * return to respect, and they have the same effect. So at each step only the first of each such
@@ -133,8 +140,21 @@ export function searchLinearization<S>(
     if (id === undefined) classes.set(signature, (id = classes.size));
     symmetry[i] = id;
   }
+  // Precedence pairs (see the file comment): waiting[op] counts op's predecessors not yet
+  // linearized; op is no candidate while it is above zero.
+  const waiting = new Int32Array(m);
+  const successors: number[][] = Array.from({ length: m }, () => []);
+  for (const [before, after] of model.precedence?.(ops) ?? []) {
+    if (!(before >= 0 && before < m && after >= 0 && after < m && before !== after))
+      throw new RangeError(`${model.name} model: precedence pair [${before}, ${after}] is out of range`);
+    successors[before]!.push(after);
+    waiting[after]!++;
+  }
+  for (let i = 0; i < m; i++) {
+    if (unknown[i] === 1 && (waiting[i] !== 0 || successors[i]!.length !== 0)) symmetry[i] = classes.size + i; // interchangeable with nothing
+  }
   // tried[c] === scan: class c was already tried in the current pass-1 scan of this node.
-  const tried = new Int32Array(classes.size);
+  const tried = new Int32Array(classes.size + m);
   let scan = 0;
 
   // Two lists over nodes 1..2m, which are the entries in real-time order (so comparing node
@@ -282,6 +302,7 @@ export function searchLinearization<S>(
   const mark = (op: number, on: boolean) => {
     words[op >>> 5]! ^= 1 << (op & 31);
     const delta = on ? -1 : 1;
+    for (const after of successors[op]!) waiting[after]! += delta;
     if (unknown[op] === 1) {
       infoHash ^= zobrist[op]!;
       unknownRemaining += delta;
@@ -376,7 +397,7 @@ export function searchLinearization<S>(
       let forcedState = state;
       for (let n = next[HEAD]!; isCall[n] === 1; n = next[n]!) {
         const op = opOf[n]!;
-        if (readOnly[op] === 0) continue;
+        if (readOnly[op] === 0 || waiting[op] !== 0) continue;
         const [ok, after] = model.step(state, ops[op]!, outputs[op]);
         if (ok) {
           forced = n;
@@ -423,6 +444,10 @@ export function searchLinearization<S>(
     }
 
     const op = opOf[node]!;
+    if (waiting[op] !== 0) {
+      node = next[node]!;
+      continue;
+    }
     if (pass === 1) {
       const c = symmetry[op]!;
       if (tried[c] === scan) {

@@ -58,6 +58,15 @@ export interface Model<State> {
    */
   simplify?(operations: readonly Operation[]): Operation[];
   /**
+   * Orderings the history itself forces, for the checker to respect from the start instead of
+   * discovering them by search: pairs `[before, after]` of indices into `operations` (one
+   * partition, after `simplify`) such that every linearization that contains `after` also
+   * contains `before`, earlier. A queue, for instance, knows that an element dequeued before
+   * another (in real time) was enqueued before it. Pairs implied by others may be left out.
+   * A pair that does not hold in every linearization makes the checker unsound.
+   */
+  precedence?(operations: readonly Operation[]): ReadonlyArray<readonly [before: number, after: number]>;
+  /**
    * Declare `true` when `step` never reads `op.process`. The checker may then treat
    * unknown-outcome operations of different processes with the same name, key and input as
    * interchangeable, which prunes the search. Leave it unset if in doubt.

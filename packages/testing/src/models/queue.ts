@@ -6,7 +6,16 @@
  * or null; `size` -> number.
  */
 import type { Operation } from '../history/types.js';
-import { UNKNOWN, canonical, describeCall, partitionByKey, unknownOperation, type Model } from './model.js';
+import {
+  UNKNOWN,
+  UNREAD,
+  canonical,
+  describeCanonical,
+  describeCall,
+  partitionByKey,
+  unknownOperation,
+  type Model,
+} from './model.js';
 
 type QueueState = readonly string[];
 
@@ -44,10 +53,11 @@ export function queueModel(): Model<QueueState> {
       op.name === 'peek' ||
       op.name === 'size' ||
       (op.name === 'dequeue' && output !== UNKNOWN && canonical(output) === EMPTY),
-    simplify: dropUnobservedEnqueues,
+    simplify: (operations) => replaceUnobservedValues(dropUnobservedEnqueues(operations)),
+    precedence: enqueueOrder,
     ignoresProcess: true,
     describeOperation: describeCall,
-    describeState: (state) => `[${state.join(', ')}]`,
+    describeState: (state) => `[${state.map(describeCanonical).join(', ')}]`,
   };
 }
 
@@ -68,4 +78,79 @@ function dropUnobservedEnqueues(operations: readonly Operation[]): Operation[] {
   return operations.filter(
     (op) => op.outcome === 'ok' || op.name !== 'enqueue' || observed.has(canonical(op.input)),
   );
+}
+
+/**
+ * Values that no completed dequeue or peek returned are all enqueued as `UNREAD`: every
+ * operation treats two such values alike (no completed read can return either), so the queue
+ * states that differ only in the order of overlapping enqueues of unread values become one
+ * state, and the search stops branching over those orders. Sound with `size` too, which only
+ * counts elements.
+ */
+function replaceUnobservedValues(operations: readonly Operation[]): Operation[] {
+  const observed = new Set<string>();
+  for (const op of operations) {
+    if (op.outcome === 'ok' && (op.name === 'dequeue' || op.name === 'peek'))
+      observed.add(canonical(op.output));
+  }
+  return operations.map((op) => {
+    if (op.name !== 'enqueue') return op;
+    const value = canonical(op.input);
+    // null stays, so that step still refuses it.
+    return value === EMPTY || observed.has(value) ? op : { ...op, input: UNREAD };
+  });
+}
+
+/**
+ * Enqueue order from dequeue order: if element v (enqueued once, returned by exactly one
+ * completed dequeue) was dequeued before element u (likewise) in real time, v was enqueued
+ * before u in every linearization, since a FIFO queue hands u out first otherwise (nothing else
+ * can take u away: it is unique, and the dequeue that returned it found it). Without these
+ * pairs the search finds a wrong enqueue order only when the dequeues come, after trying every
+ * interleaving of what lies between.
+ *
+ * Only the pairs the real-time order does not imply through others are returned: for each u,
+ * the latest dequeues that returned before u's dequeue was called, all of which overlap one
+ * another, so at most one per concurrent process.
+ */
+function enqueueOrder(operations: readonly Operation[]): Array<[number, number]> {
+  const enqueues = new Map<string, number[]>();
+  const dequeues = new Map<string, number[]>();
+  operations.forEach((op, i) => {
+    if (op.name === 'enqueue') push(enqueues, canonical(op.input), i);
+    else if (op.name === 'dequeue' && op.outcome === 'ok') push(dequeues, canonical(op.output), i);
+  });
+  // Elements enqueued once and dequeued once: [enqueue, dequeue] pairs, by dequeue return.
+  const unique: Array<[enqueue: number, dequeue: number]> = [];
+  for (const [value, taken] of dequeues) {
+    const given = enqueues.get(value);
+    if (value !== EMPTY && taken.length === 1 && given?.length === 1) unique.push([given[0]!, taken[0]!]);
+  }
+  unique.sort((a, b) => operations[a[1]]!.return - operations[b[1]]!.return);
+  const returns = unique.map(([, d]) => operations[d]!.return);
+  // latestCall[k]: the latest call among the first k + 1 dequeues by return.
+  const latestCall: number[] = [];
+  for (const [, d] of unique) latestCall.push(Math.max(latestCall.at(-1) ?? -Infinity, operations[d]!.call));
+  const pairs: Array<[number, number]> = [];
+  for (const [enqueue, dequeue] of unique) {
+    const call = operations[dequeue]!.call;
+    // The dequeues that returned before this one was called are a prefix by return time.
+    let end = 0;
+    for (let high = returns.length; end < high;) {
+      const middle = (end + high) >>> 1;
+      if (returns[middle]! < call) end = middle + 1;
+      else high = middle;
+    }
+    if (end === 0) continue;
+    // Maximal ones: no other in the prefix was called after they returned.
+    const floor = latestCall[end - 1]!;
+    for (let k = end - 1; k >= 0 && returns[k]! >= floor; k--) pairs.push([unique[k]![0], enqueue]);
+  }
+  return pairs;
+}
+
+function push(map: Map<string, number[]>, key: string, value: number): void {
+  const list = map.get(key);
+  if (list === undefined) map.set(key, [value]);
+  else list.push(value);
 }

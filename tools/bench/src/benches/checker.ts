@@ -11,6 +11,7 @@ import {
   checkLinearizable,
   counterModel,
   kvModel,
+  queueModel,
   synthesizeHistory,
   type HistoryEvent,
   type Model,
@@ -68,6 +69,27 @@ function counterHistory(seed: number, operations: number, processes: number, inf
     next: (random: Prng): OperationCall =>
       random.chance(0.5) ? { name: 'get' } : { name: 'incrementAndGet' },
     apply: (op) => (op.name === 'get' ? value : ++value),
+  });
+}
+
+/** A FIFO queue of unique elements, half enqueues and half dequeues. */
+function queueHistory(seed: number, operations: number, processes: number, infoRate: number): History {
+  const items: number[] = [];
+  let unique = 0;
+  return synthesizeHistory({
+    seed,
+    operations,
+    processes,
+    infoRate,
+    next: (random: Prng): OperationCall =>
+      random.chance(0.5) ? { name: 'enqueue', input: unique++ } : { name: 'dequeue' },
+    apply: (op) => {
+      if (op.name === 'enqueue') {
+        items.push(op.input as number);
+        return undefined;
+      }
+      return items.shift() ?? null;
+    },
   });
 }
 
@@ -166,6 +188,29 @@ export async function run(args: string[]): Promise<void> {
       seeds,
       (s) => withBadRead(counterHistory(s, 2000, 10, 0.05), (n) => n === 'get', -1),
       () => counterModel(),
+    ),
+  );
+
+  for (const [operations, processes, infoRate] of [
+    [200, 4, 0.05],
+    [200, 8, 0.05],
+    [1000, 4, 0.05],
+  ] as const) {
+    rows.push(
+      measure(
+        `queue: ${formatNumber(operations)} ops, ${processes} processes, ${infoRate * 100}% info (one queue)`,
+        seeds,
+        (s) => queueHistory(s, operations, processes, infoRate),
+        () => queueModel(),
+      ),
+    );
+  }
+  rows.push(
+    measure(
+      '  200 ops, 4 processes, one dequeue of an element never enqueued',
+      seeds,
+      (s) => withBadRead(queueHistory(s, 200, 4, 0.05), (n) => n === 'dequeue', -1),
+      () => queueModel(),
     ),
   );
 
