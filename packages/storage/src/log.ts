@@ -855,7 +855,9 @@ export class SegmentedLog implements Log {
    * instances never work on the same files.
    */
   get released(): Promise<void> | undefined {
-    return this.abandoning ?? this.closePromise;
+    // Both, when a crash came while closing: the close still deletes its prepared files by name.
+    const under = [this.closePromise, this.abandoning].filter((p) => p !== undefined);
+    return under.length === 0 ? undefined : Promise.allSettled(under).then(() => undefined);
   }
 
   /** Stops preparing files and closes prepared ones not in use (deleted unless `crashed`). */

@@ -57,6 +57,8 @@ export interface RecoveredLog {
 interface Candidate {
   header: SegmentHeader;
   mark: SegmentMark;
+  /** False when the mark area failed its checksum and `mark` is a stand-in that claims nothing. */
+  markReadable: boolean;
   file: StorageFile;
   fileName: string;
   size: number;
@@ -118,13 +120,12 @@ export async function recoverLog(
           `header says segment ${header.id} version ${header.version}`,
         );
       }
-      let mark = decodeMark(headerBytes, header.preallocated);
-      if (mark === undefined) {
+      const decoded = decodeMark(headerBytes, header.preallocated);
+      if (decoded === undefined)
         logger.warn('segment mark area failed its checksum; ignoring it', { file: fileName });
-        mark = { durableEnd: SEGMENT_HEADER_SIZE, startIndex: 0, startTerm: 0, endIndex: 0 };
-      }
+      const mark = decoded ?? { durableEnd: SEGMENT_HEADER_SIZE, startIndex: 0, startTerm: 0, endIndex: 0 };
       nextId = Math.max(nextId, header.id + 1, header.lastId + 1);
-      candidates.push({ header, mark, file, fileName, size });
+      candidates.push({ header, mark, markReadable: decoded !== undefined, file, fileName, size });
     }
 
     // A merged segment replaces the ids it covers; those files are leftovers of the merge.
@@ -210,7 +211,7 @@ async function scanSegment(
   position: { index: number; term: number },
   config: RecoveryConfig,
 ): Promise<Segment> {
-  const { header, mark, file, fileName, size } = candidate;
+  const { header, mark, markReadable, file, fileName, size } = candidate;
   const where = `${directory.path}/${fileName}`;
   if (size < mark.durableEnd) {
     throw new SegmentCorruptionError(
@@ -333,7 +334,16 @@ async function scanSegment(
     // Sealed, yet the file goes on after its records. Its records were all synced before its
     // mark, so what follows can only be the zeros it was preallocated with (the process died
     // between the seal's mark and its cut: log.ts, seal), given back now. Anything else is
-    // records behind a damaged length field, whatever the mark says (it may be unreadable too).
+    // records behind a damaged length field, whatever the mark says. And the seal made its mark
+    // durable before it would cut: without a readable mark, the zeros may as well be a lost
+    // page where records were, which only a mark's durable end could tell apart.
+    if (!markReadable) {
+      throw new SegmentCorruptionError(
+        where,
+        at,
+        `the records of a sealed segment end here, ${size - at} bytes before the end of its file, and its mark is unreadable`,
+      );
+    }
     const dirty = await firstNonZero(file, at, size);
     if (dirty !== undefined) {
       throw new SegmentCorruptionError(
@@ -360,12 +370,6 @@ async function scanSegment(
   return segment;
 }
 
-/**
- * Zeroes whatever is not zero in [from, size) of a preallocated segment, so that appends,
- * which overwrite from `from`, never leave stale records readable after what they wrote.
- * Returns the length of the range it rewrote (0: the tail was all zeros). Reads the whole
- * tail: only done when the log was not closed cleanly.
- */
 /** Offset of the first byte in [from, to) of `file` that is not zero, or undefined. */
 async function firstNonZero(file: StorageFile, from: number, to: number): Promise<number | undefined> {
   const block = new Uint8Array(SCRUB_BLOCK);
@@ -378,6 +382,12 @@ async function firstNonZero(file: StorageFile, from: number, to: number): Promis
   return undefined;
 }
 
+/**
+ * Zeroes whatever is not zero in [from, size) of a preallocated segment, so that appends,
+ * which overwrite from `from`, never leave stale records readable after what they wrote.
+ * Returns the length of the range it rewrote (0: the tail was all zeros). Reads the whole
+ * tail: only done when the log was not closed cleanly.
+ */
 async function scrubTail(
   file: StorageFile,
   from: number,

@@ -43,6 +43,8 @@ export class Storage {
   private readonly open = new Map<string, Promise<Closable>>();
   /** Objects fully opened, reachable without awaiting (crash() must stop them at once). */
   private readonly live = new Set<Closable>();
+  /** Counts close() and crash() calls: an open that waited across one must not go on. */
+  private generation = 0;
 
   constructor(options: StorageOptions = {}) {
     this.options = resolveOptions(options);
@@ -101,12 +103,15 @@ export class Storage {
     const key = `${kind}:${name}`;
     const existing = this.open.get(key);
     if (existing !== undefined) {
+      const generation = this.generation;
       const object = await existing.catch(() => undefined);
       if (object !== undefined && !object.isClosed)
         throw new StorageError(`${kind} '${name}' is already open in this storage`);
       // Closed, but perhaps still writing its last marks or closing its files: a new instance
       // opening now would recover files the old one is still using.
       await object?.released?.catch(() => {});
+      if (this.generation !== generation)
+        throw new ClosedError(`storage was closed or crashed while ${kind} '${name}' waited to open`);
       if (this.open.get(key) !== existing)
         throw new StorageError(`${kind} '${name}' is already being opened`);
     }
@@ -154,8 +159,12 @@ export class Storage {
     if (mode === 'power' && this.memory === undefined)
       throw new RangeError("power-loss crashes can only be simulated at level 'memory'");
     this.memory?.crash(mode);
+    this.generation++;
     // Every object stops now, in this same tick: nothing queued before the crash may run after it.
-    const stopping = [...this.live].map((object) => object.abandon());
+    // The lock goes only once each has let go of its files (a close under way included).
+    const stopping = [...this.live].map((object) =>
+      object.abandon().then(() => object.released?.catch(() => {})),
+    );
     this.live.clear();
     this.open.clear();
     await Promise.all(stopping);
@@ -167,10 +176,16 @@ export class Storage {
     const objects = [...this.open.values()];
     this.open.clear();
     this.live.clear();
+    this.generation++;
     let failure: unknown;
     for (const opening of objects) {
       const object = await opening.catch(() => undefined);
-      if (object === undefined || object.isClosed) continue;
+      if (object === undefined) continue;
+      if (object.isClosed) {
+        // Closed by its owner, perhaps still finishing: the lock must outlive that.
+        await object.released?.catch(() => {});
+        continue;
+      }
       await object.close().catch((error: unknown) => {
         failure ??= error;
       });

@@ -287,7 +287,7 @@ describe('preallocated segments', () => {
     );
   });
 
-  it('a full-size sealed segment with an unreadable mark is cut too, when only zeros follow its records', async () => {
+  it('a sealed segment with zeros after its records is corruption when its mark cannot vouch for them', async () => {
     const dir = tempDir();
     const storage = open(dir);
     const log = await storage.openLog('raft');
@@ -296,8 +296,45 @@ describe('preallocated segments', () => {
     const [first] = log.segments();
     await storage.close();
     const firstFile = path.join(dir, `raft-${first!.id}-1.log`);
+    const refuses = async (size: number) => {
+      const refused = open(dir);
+      await expect(refused.openLog('raft')).rejects.toThrow(SegmentCorruptionError);
+      await refused.close();
+      // Refused means untouched: the file keeps every byte, for repair.
+      expect(fs.statSync(firstFile).size).toBe(size);
+    };
+    // Full size with only zeros after the records, but the mark is unreadable: the zeros could
+    // as well be a lost page of records, which only the mark's durable end tells apart.
     fs.truncateSync(firstFile, SEGMENT);
     flipByte(firstFile, 64);
+    await refuses(SEGMENT);
+    // Records zeroed to the end of the file: with the mark unreadable, as above...
+    writeBytes(firstFile, new Uint8Array(first!.bytes - offsetOf(1000)), offsetOf(1000));
+    await refuses(SEGMENT);
+    // ... and with it readable, whose durable end lies past where the records now stop.
+    flipByte(firstFile, 64);
+    await refuses(SEGMENT);
+  });
+
+  it('a sealed segment with a nonzero byte anywhere after its records is corruption', async () => {
+    const dir = tempDir();
+    const storage = open(dir);
+    const log = await storage.openLog('raft');
+    log.append(list(1, 1500));
+    await log.flush();
+    const [first] = log.segments();
+    await storage.close();
+    const firstFile = path.join(dir, `raft-${first!.id}-1.log`);
+    // Longer than one scrub block (1 MiB), one stray byte at the very end.
+    const size = (1 << 20) + 4096;
+    fs.truncateSync(firstFile, size);
+    writeBytes(firstFile, Buffer.from([7]), size - 1);
+    const refused = open(dir);
+    await expect(refused.openLog('raft')).rejects.toThrow(/offset 1052671 after them is not zero/);
+    await refused.close();
+    expect(fs.statSync(firstFile).size).toBe(size);
+    // Zeroed again, it opens and gives the room back.
+    writeBytes(firstFile, new Uint8Array(1), size - 1);
     const again = await reopen(dir);
     expect(fs.statSync(firstFile).size).toBe(first!.bytes);
     expect(again.log.getRange(1, 1500)).toEqual(list(1, 1500));

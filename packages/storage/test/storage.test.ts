@@ -109,6 +109,39 @@ describe('simulated crashes', () => {
     }
   });
 
+  it('closing or crashing the storage waits for a log close already under way', async () => {
+    for (const stop of ['close', 'crash'] as const) {
+      const dir = tempDir();
+      const storage = new Storage({ directory: dir, maxSegmentSize: 64 * 1024 });
+      const log = await storage.openLog('raft');
+      for (let index = 1; index <= 3000; index++) log.append(entries(index, index));
+      let finished = false;
+      const closing = log.close().then(
+        () => (finished = true),
+        () => (finished = true),
+      );
+      // The log is closed to its owner, but still flushing and sealing: the lock must stay.
+      await (stop === 'close' ? storage.close() : storage.crash());
+      expect(finished).toBe(true);
+      await closing;
+      const next = new Storage({ directory: dir });
+      const again = await next.openLog('raft');
+      if (stop === 'close') expect(again.lastIndex).toBe(3000);
+      await next.close();
+    }
+  });
+
+  it('an open waiting for a close fails with ClosedError when the storage closes meanwhile', async () => {
+    const storage = makeStorage('disk', { maxSegmentSize: 64 * 1024 });
+    const log = await storage.openLog('raft');
+    for (let index = 1; index <= 3000; index++) log.append(entries(index, index));
+    const closing = log.close();
+    const again = storage.openLog('raft').catch((error: unknown) => error);
+    await storage.close();
+    expect(await again).toBeInstanceOf(ClosedError);
+    await closing;
+  });
+
   it('disk storage crashes like a killed process, releases its lock, and reopens', async () => {
     const dir = tempDir();
     const storage = new Storage({ directory: dir });
