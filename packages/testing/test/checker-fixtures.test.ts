@@ -544,6 +544,19 @@ describe('FIFO queue: what the history forces', () => {
     ).toBe('illegal');
   });
 
+  it('refutes a dequeue of an element nobody enqueued by that operation alone', () => {
+    const history = [
+      ...Array.from({ length: 12 }, (_, i) => ok(`p${i}`, 'enqueue', 0, 10, { input: i })),
+      ok('A', 'dequeue', 5, 20, { output: 'never enqueued' }),
+    ];
+    const result = checkLinearizable(history, queue);
+    expect(result.result).toBe('illegal');
+    expect(result.describe()).toMatch(/\(1 operation\)[^]*dequeue\(\) -> "never enqueued"/);
+    // A peek too; an empty answer is not an element.
+    expect(verdict([ok('A', 'peek', 0, 1, { output: 'x' })], queue)).toBe('illegal');
+    expect(verdict([ok('A', 'peek', 0, 1, { output: null })], queue)).toBe('ok');
+  });
+
   it('decides a 31-operation history with lost operations that once took over 30 s', () => {
     // Found by the acceptance property in CI: the order of fourteen overlapping enqueues nobody
     // dequeued was searched in full.

@@ -87,7 +87,7 @@ export function describeCounterexample<S>(counterexample: Counterexample, model:
   const line = (op: Operation) => describeOperation(op, model);
   const out: string[] = [];
   out.push(
-    `not linearizable: ${counterexample.model} model, ${counterexample.partition} (${counterexample.operations.length} operations)`,
+    `not linearizable: ${counterexample.model} model, ${counterexample.partition} (${counterexample.operations.length} operation${counterexample.operations.length === 1 ? '' : 's'})`,
   );
   if (counterexample.prefix.length === 0) {
     out.push(`no operation can be linearized first; initial state ${counterexample.state}`);

@@ -53,12 +53,32 @@ export function queueModel(): Model<QueueState> {
       op.name === 'peek' ||
       op.name === 'size' ||
       (op.name === 'dequeue' && output !== UNKNOWN && canonical(output) === EMPTY),
-    simplify: (operations) => replaceUnobservedValues(dropUnobservedEnqueues(operations)),
+    simplify: (operations) => {
+      const impossible = outputNeverEnqueued(operations);
+      if (impossible !== undefined) return [impossible];
+      return replaceUnobservedValues(dropUnobservedEnqueues(operations));
+    },
     precedence: enqueueOrder,
     ignoresProcess: true,
     describeOperation: describeCall,
     describeState: (state) => `[${state.map(describeCanonical).join(', ')}]`,
   };
+}
+
+/**
+ * A completed dequeue or peek that returned an element no enqueue of this queue supplies, if
+ * any. Such a history is not linearizable, and that operation alone shows it: checking it alone
+ * gives the same verdict at once, where the search would first try every order of everything
+ * before it.
+ */
+function outputNeverEnqueued(operations: readonly Operation[]): Operation | undefined {
+  const enqueued = new Set<string>();
+  for (const op of operations) if (op.name === 'enqueue') enqueued.add(canonical(op.input));
+  return operations.find((op) => {
+    if (op.outcome !== 'ok' || (op.name !== 'dequeue' && op.name !== 'peek')) return false;
+    const value = canonical(op.output);
+    return value !== EMPTY && !enqueued.has(value);
+  });
 }
 
 /**
