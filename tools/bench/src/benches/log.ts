@@ -1,6 +1,6 @@
 /**
- * `pnpm bench log [--quick] [--size=1g] [--seconds=0.4] [--preallocate=false]`: the disk log
- * against the bare file system on the same disk, in the same run. `--preallocate=false` runs
+ * `pnpm bench log [--quick] [--size=1g] [--seconds=0.4] [--preallocate=false] [--cold]`: the disk
+ * log against the bare file system on the same disk, in the same run. `--preallocate=false` runs
  * the log with growing segment files (as before preallocation), for comparison.
  *
  * 1. Appends of 64 B and 1 KiB entries in batches of 1, 16 and 256, one `flush()` (fdatasync)
@@ -13,7 +13,9 @@
  * 2. A log of `--size` bytes (default 1 GiB) of 1 KiB entries: reopening it (scan, checksum
  *    and index rebuild of every record), then reading it all back with `getRange` and with
  *    `getRecords`, against reading the same files with bare `fs.readSync`. The files were just
- *    written, so reads come from the page cache on both sides. Segments are preallocated (the
+ *    written, so reads come from the page cache on both sides; with `--cold` (root only: it
+ *    writes /proc/sys/vm/drop_caches) the page cache is dropped before each reopen and each
+ *    read, so both sides read from the disk. Segments are preallocated (the
  *    default): rates count the log's data bytes, and the bare read reads those bytes of each
  *    file, not the zeros after them.
  *
@@ -189,7 +191,25 @@ function bareRead(dir: string, files: Map<string, number>): number {
   return total;
 }
 
-async function volumeBench(root: string, size: number, quick: boolean, preallocate: boolean): Promise<Row[]> {
+/** Drops the page cache (the log's files are synced, so all their pages are clean). */
+function dropCaches(): void {
+  try {
+    fs.writeFileSync('/proc/sys/vm/drop_caches', '3');
+  } catch (error) {
+    throw new Error(
+      `--cold needs to write /proc/sys/vm/drop_caches (Linux, as root): ${(error as Error).message}`,
+    );
+  }
+}
+
+async function volumeBench(
+  root: string,
+  size: number,
+  quick: boolean,
+  preallocate: boolean,
+  cold: boolean,
+): Promise<Row[]> {
+  const chill = cold ? dropCaches : () => {};
   const dir = path.join(root, 'volume');
   const entrySize = 1024;
   let storage = new Storage({ directory: dir, preallocate });
@@ -206,6 +226,7 @@ async function volumeBench(root: string, size: number, quick: boolean, prealloca
   const reopenTimes: number[] = [];
   for (let run = 0; run < runs; run++) {
     storage = new Storage({ directory: dir, preallocate });
+    chill();
     const start = performance.now();
     log = await storage.openLog('bench');
     reopenTimes.push(performance.now() - start);
@@ -220,12 +241,14 @@ async function volumeBench(root: string, size: number, quick: boolean, prealloca
   const bareTimes: number[] = [];
   let checksum = 0;
   for (let run = 0; run < runs; run++) {
+    chill();
     let start = performance.now();
     for (let from = 1; from <= count; from += 4096) {
       const entries = log.getRange(from, Math.min(count, from + 4095));
       checksum += entries.length;
     }
     rangeTimes.push(performance.now() - start);
+    chill();
     start = performance.now();
     for (let from = 1; from <= count;) {
       const batch = log.getRecords(from, 4 << 20);
@@ -233,6 +256,7 @@ async function volumeBench(root: string, size: number, quick: boolean, prealloca
       from = batch.lastIndex + 1;
     }
     recordTimes.push(performance.now() - start);
+    chill();
     start = performance.now();
     checksum += bareRead(dir, files);
     bareTimes.push(performance.now() - start);
@@ -283,6 +307,8 @@ export async function run(args: string[]): Promise<void> {
   const size = parseSize(option(args, 'size') ?? (quick ? '64m' : '1g'));
   const seconds = Number(option(args, 'seconds') ?? (quick ? 0.25 : 0.4));
   const preallocate = option(args, 'preallocate') !== 'false';
+  const cold = args.includes('--cold');
+  if (cold) dropCaches(); // fails early without the rights
   const root = fs.mkdtempSync(path.join(os.tmpdir(), 'copycat-bench-log-'));
   try {
     const appendRows = await appendBench(root, quick, seconds, preallocate);
@@ -290,12 +316,12 @@ export async function run(args: string[]): Promise<void> {
       'Append + flush (fdatasync) per batch vs fs.writeSync + fs.fsyncSync of the same bytes (medians)',
       appendRows,
     );
-    const volumeRows = await volumeBench(root, size, quick, preallocate);
+    const volumeRows = await volumeBench(root, size, quick, preallocate, cold);
     printTable(
-      `Log of ${(size / 1024 ** 3).toFixed(size >= 1024 ** 3 ? 0 : 2)} GiB of 1 KiB entries: reopen and read back (page cache warm)`,
+      `Log of ${(size / 1024 ** 3).toFixed(size >= 1024 ** 3 ? 0 : 2)} GiB of 1 KiB entries: reopen and read back (page cache ${cold ? 'dropped before each step: read from the disk' : 'warm'})`,
       volumeRows,
     );
-    const file = writeResults('log', { append: appendRows, volume: volumeRows, size, preallocate });
+    const file = writeResults('log', { append: appendRows, volume: volumeRows, size, preallocate, cold });
     console.log(`\nresults: ${file}`);
   } finally {
     fs.rmSync(root, { recursive: true, force: true });
