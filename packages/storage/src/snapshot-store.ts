@@ -96,6 +96,9 @@ export class FileSnapshotStore implements SnapshotStore {
   private readonly writers = new Set<number>();
   private readonly openFiles = new Set<StorageFile>();
   private closed = false;
+  /** complete() and deleteBefore() calls under way: they rename and remove files by name. */
+  private readonly inFlight = new Set<Promise<unknown>>();
+  private closing: Promise<void> | undefined;
 
   private constructor(
     private readonly directory: StorageDirectory,
@@ -214,30 +217,32 @@ export class FileSnapshotStore implements SnapshotStore {
         pending = pending.then(() => file.write(copy, position));
         return pending;
       },
-      complete: async () => {
-        if (state !== 'writing') throw new StorageError(`snapshot ${index} is already completed or aborted`);
-        this.check();
-        try {
-          await pending;
-          const trailer = new Uint8Array(TRAILER_SIZE);
-          const view = new DataView(trailer.buffer);
-          writeU64(view, 0, size);
-          view.setUint32(8, crc);
-          view.setUint32(12, TRAILER_MAGIC);
-          await file.write(trailer, HEADER_SIZE + size);
-          if (this.fsync) await file.sync();
-          await finish(true);
-          await this.directory.rename(temporary, this.fileName(index));
-          if (this.fsync) await this.directory.sync();
-        } catch (error) {
-          if (state === 'writing') await finish(false).catch(() => {});
-          else await this.directory.remove(temporary).catch(() => {});
-          throw error;
-        }
-        const info = { index, term, timestamp, size };
-        this.snapshots.set(index, info);
-        return { ...info };
-      },
+      complete: () =>
+        this.track(async () => {
+          if (state !== 'writing')
+            throw new StorageError(`snapshot ${index} is already completed or aborted`);
+          this.check();
+          try {
+            await pending;
+            const trailer = new Uint8Array(TRAILER_SIZE);
+            const view = new DataView(trailer.buffer);
+            writeU64(view, 0, size);
+            view.setUint32(8, crc);
+            view.setUint32(12, TRAILER_MAGIC);
+            await file.write(trailer, HEADER_SIZE + size);
+            if (this.fsync) await file.sync();
+            await finish(true);
+            await this.directory.rename(temporary, this.fileName(index));
+            if (this.fsync) await this.directory.sync();
+          } catch (error) {
+            if (state === 'writing') await finish(false).catch(() => {});
+            else await this.directory.remove(temporary).catch(() => {});
+            throw error;
+          }
+          const info = { index, term, timestamp, size };
+          this.snapshots.set(index, info);
+          return { ...info };
+        }),
       abort: async () => {
         if (state !== 'writing') return;
         await pending.catch(() => {});
@@ -310,7 +315,11 @@ export class FileSnapshotStore implements SnapshotStore {
     };
   }
 
-  async deleteBefore(index: number): Promise<number> {
+  deleteBefore(index: number): Promise<number> {
+    return this.track(() => this.deleteFilesBefore(index));
+  }
+
+  private async deleteFilesBefore(index: number): Promise<number> {
     this.check();
     let deleted = 0;
     for (const info of [...this.snapshots.values()]) {
@@ -323,10 +332,29 @@ export class FileSnapshotStore implements SnapshotStore {
     return deleted;
   }
 
-  async close(): Promise<void> {
+  close(): Promise<void> {
     this.closed = true;
-    for (const file of [...this.openFiles]) await file.close().catch(() => {});
-    this.openFiles.clear();
+    this.closing ??= (async () => {
+      for (const file of [...this.openFiles]) await file.close().catch(() => {});
+      this.openFiles.clear();
+      // A completion still renaming or removing must be done before the directory is let go.
+      await Promise.allSettled([...this.inFlight]);
+    })();
+    return this.closing;
+  }
+
+  /** Settles once a close() (or abandon()) under way is done with the files. */
+  get released(): Promise<void> | undefined {
+    return this.closing;
+  }
+
+  /** Runs `operation`, which touches files by name, so that close() can wait for it. */
+  private track<T>(operation: () => Promise<T>): Promise<T> {
+    const running = operation();
+    this.inFlight.add(running);
+    const done = () => this.inFlight.delete(running);
+    running.then(done, done);
+    return running;
   }
 
   /** Simulated crash: unfinished snapshots stay as temporary files, removed on the next open. */

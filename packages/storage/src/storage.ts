@@ -36,6 +36,12 @@ interface Closable {
   abandon(): Promise<void>;
 }
 
+/** Abandons `object` and waits until it has let go of its files. */
+async function stop(object: Closable): Promise<void> {
+  await object.abandon();
+  await object.released?.catch(() => {});
+}
+
 export class Storage {
   readonly options: ResolvedStorageOptions;
   private readonly memory: MemoryDirectory | undefined;
@@ -45,6 +51,10 @@ export class Storage {
   private readonly live = new Set<Closable>();
   /** Counts close() and crash() calls: an open that waited across one must not go on. */
   private generation = 0;
+  /** A close() or crash() under way, lock release included: opens wait for nothing, they fail. */
+  private stopping: { readonly done: Promise<void> } | undefined;
+  /** What a close() under way is closing (some may still be opening): a crash must stop them too. */
+  private closing: Promise<Closable>[] = [];
 
   constructor(options: StorageOptions = {}) {
     this.options = resolveOptions(options);
@@ -100,10 +110,12 @@ export class Storage {
     create: (directory: StorageDirectory) => Promise<T>,
   ): Promise<T & Closable> {
     checkName(kind, name);
+    if (this.stopping !== undefined)
+      throw new ClosedError(`cannot open ${kind} '${name}': the storage is closing or crashing`);
     const key = `${kind}:${name}`;
+    const generation = this.generation;
     const existing = this.open.get(key);
     if (existing !== undefined) {
-      const generation = this.generation;
       const object = await existing.catch(() => undefined);
       if (object !== undefined && !object.isClosed)
         throw new StorageError(`${kind} '${name}' is already open in this storage`);
@@ -119,7 +131,7 @@ export class Storage {
     this.open.set(key, opening);
     try {
       const object = await opening;
-      if (this.open.get(key) !== opening) {
+      if (this.generation !== generation || this.open.get(key) !== opening) {
         await object.abandon();
         throw new ClosedError(`storage was closed or crashed while ${kind} '${name}' was opening`);
       }
@@ -161,37 +173,64 @@ export class Storage {
     this.memory?.crash(mode);
     this.generation++;
     // Every object stops now, in this same tick: nothing queued before the crash may run after it.
-    // The lock goes only once each has let go of its files (a close under way included).
-    const stopping = [...this.live].map((object) =>
-      object.abandon().then(() => object.released?.catch(() => {})),
-    );
+    // That includes those a close() under way is closing (still in `live`), and those still
+    // opening, once opened.
+    const objects = [...this.live];
+    const opening = [...this.open.values(), ...this.closing];
     this.live.clear();
     this.open.clear();
-    await Promise.all(stopping);
-    await this.releaseLock();
+    const stopped = objects.map((object) => stop(object));
+    const opened = opening.map((promise) => promise.then(stop, () => {}));
+    const previous = this.stopping?.done;
+    // The lock goes only once each has let go of its files (a close under way included).
+    await this.stop(async () => {
+      await Promise.all([...stopped, ...opened]);
+      await previous?.catch(() => {});
+    });
   }
 
   /** Closes every open log and store (flushing logs) and releases the directory lock. */
-  async close(): Promise<void> {
+  close(): Promise<void> {
+    // Closing while a close or crash is under way: that one releases everything.
+    if (this.stopping !== undefined) return this.stopping.done;
     const objects = [...this.open.values()];
     this.open.clear();
-    this.live.clear();
+    // `live` keeps the opened ones until they are closed: a crash meanwhile stops them at once.
     this.generation++;
+    this.closing = objects;
     let failure: unknown;
-    for (const opening of objects) {
-      const object = await opening.catch(() => undefined);
-      if (object === undefined) continue;
-      if (object.isClosed) {
-        // Closed by its owner, perhaps still finishing: the lock must outlive that.
+    return this.stop(async () => {
+      for (const opening of objects) {
+        const object = await opening.catch(() => undefined);
+        if (object === undefined) continue;
+        // Closed by its owner perhaps, and still finishing: the lock must outlive that.
+        if (!object.isClosed) {
+          await object.close().catch((error: unknown) => {
+            failure ??= error;
+          });
+        }
         await object.released?.catch(() => {});
-        continue;
+        this.live.delete(object);
       }
-      await object.close().catch((error: unknown) => {
-        failure ??= error;
-      });
-    }
-    await this.releaseLock();
-    if (failure !== undefined) throw toError(failure);
+      if (this.closing === objects) this.closing = [];
+      if (failure !== undefined) throw toError(failure);
+    });
+  }
+
+  /** Runs `settle` as the stop under way, then releases the lock (even if `settle` failed). */
+  private stop(settle: () => Promise<void>): Promise<void> {
+    const current: { done: Promise<void> } = { done: Promise.resolve() };
+    current.done = (async () => {
+      try {
+        await settle();
+      } finally {
+        await this.releaseLock();
+        // Before the caller resumes: it may open again at once.
+        if (this.stopping === current) this.stopping = undefined;
+      }
+    })();
+    this.stopping = current;
+    return current.done;
   }
 
   private async releaseLock(): Promise<void> {

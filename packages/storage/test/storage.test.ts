@@ -142,6 +142,84 @@ describe('simulated crashes', () => {
     await closing;
   });
 
+  /** A log of 3000 entries with small segments: its close has rollovers to finish. */
+  async function busyLog(dir: string) {
+    const storage = new Storage({ directory: dir, maxSegmentSize: 64 * 1024 });
+    const log = await storage.openLog('raft');
+    for (let index = 1; index <= 3000; index++) log.append(entries(index, index));
+    return { storage, log };
+  }
+
+  /** True if a second Storage can take the directory now (it then lets it go again). */
+  async function lockIsFree(dir: string): Promise<boolean> {
+    const other = new Storage({ directory: dir });
+    try {
+      await other.openMetaStore('probe');
+      return true;
+    } catch (error) {
+      expect(String(error)).toMatch(/locked/);
+      return false;
+    } finally {
+      await other.close();
+    }
+  }
+
+  it('an open while the storage closes or crashes fails with ClosedError, and works afterwards', async () => {
+    for (const stop of ['close', 'crash'] as const) {
+      const dir = tempDir();
+      const { storage } = await busyLog(dir);
+      const stopping = stop === 'close' ? storage.close() : storage.crash();
+      // The old instance is still flushing: a second one on its files would undo its work.
+      await expect(storage.openLog('raft')).rejects.toThrow(ClosedError);
+      await stopping;
+      const again = await storage.openLog('raft');
+      if (stop === 'close') expect(again.lastIndex).toBe(3000);
+      expect(again.getRange(1, again.lastIndex)).toEqual(entries(1, again.lastIndex));
+      await storage.close();
+    }
+  });
+
+  it('a crash while a log is still opening waits for it before letting the directory go', async () => {
+    const dir = tempDir();
+    const storage = new Storage({ directory: dir });
+    let settled = false;
+    const opening = storage.openLog('raft').catch((error: unknown) => {
+      settled = true;
+      return error;
+    });
+    await new Promise((resolve) => setImmediate(resolve)); // the open is under way (preparing files)
+    expect(settled).toBe(false);
+    await storage.crash();
+    // The log that was opening has let go of its files (and the open has failed) by now.
+    expect(settled).toBe(true);
+    expect(await opening).toBeInstanceOf(ClosedError);
+    const next = new Storage({ directory: dir });
+    const log = await next.openLog('raft');
+    log.append(entries(1, 10));
+    await log.flush();
+    await next.close();
+    expect((await new Storage({ directory: dir }).openLog('raft')).lastIndex).toBe(10);
+  });
+
+  it('a close and a crash at the same time keep the lock until both are done', async () => {
+    for (const first of ['close', 'crash'] as const) {
+      const dir = tempDir();
+      const { storage, log } = await busyLog(dir);
+      await log.flush();
+      log.append(entries(3001, 3001));
+      const a = first === 'close' ? storage.close() : storage.crash();
+      const b = first === 'close' ? storage.crash() : storage.close();
+      expect(await lockIsFree(dir)).toBe(false);
+      await Promise.all([a.catch(() => {}), b.catch(() => {})]);
+      expect(await lockIsFree(dir)).toBe(true);
+      const next = new Storage({ directory: dir });
+      const again = await next.openLog('raft');
+      expect(again.lastIndex).toBeGreaterThanOrEqual(3000);
+      expect(again.getRange(1, 3000)).toEqual(entries(1, 3000));
+      await next.close();
+    }
+  });
+
   it('disk storage crashes like a killed process, releases its lock, and reopens', async () => {
     const dir = tempDir();
     const storage = new Storage({ directory: dir });
