@@ -38,6 +38,20 @@ async function reopen(directory: string) {
   return { storage, logger, log: await storage.openLog('raft') };
 }
 
+/** A closed log of 1500 entries over several segments: its directory, first segment and file. */
+async function sealedFirstSegment() {
+  const dir = tempDir();
+  const storage = open(dir);
+  const log = await storage.openLog('raft');
+  log.append(list(1, 1500));
+  await log.flush();
+  const segments = log.segments();
+  expect(segments.length).toBeGreaterThan(1);
+  await storage.close();
+  const first = segments[0]!;
+  return { dir, first, firstFile: path.join(dir, `raft-${first.id}-1.log`) };
+}
+
 const warnings = (logger: ReturnType<typeof recordingLogger>) =>
   logger.lines.filter((l) => l.level === 'warn');
 
@@ -241,34 +255,19 @@ describe('preallocated segments', () => {
   });
 
   it('a sealed segment that kept its zeros (a crash before the cut) gives them back on open', async () => {
-    const dir = tempDir();
-    const storage = open(dir);
-    const log = await storage.openLog('raft');
-    log.append(list(1, 1500));
-    await log.flush();
-    const [first] = log.segments();
-    expect(log.segments().length).toBeGreaterThan(1);
-    await storage.close();
-    const firstFile = path.join(dir, `raft-${first!.id}-1.log`);
-    expect(fs.statSync(firstFile).size).toBe(first!.bytes);
+    const { dir, first, firstFile } = await sealedFirstSegment();
+    expect(fs.statSync(firstFile).size).toBe(first.bytes);
     // The state a kill -9 between the seal's mark and its cut leaves: the full preallocated size.
     fs.truncateSync(firstFile, SEGMENT);
     const again = await reopen(dir);
-    expect(fs.statSync(firstFile).size).toBe(first!.bytes);
+    expect(fs.statSync(firstFile).size).toBe(first.bytes);
     expect(again.log.getRange(1, 1500)).toEqual(list(1, 1500));
     expect(warnings(again.logger)).toEqual([]);
     await again.storage.close();
   });
 
   it('a sealed segment with records after a zeroed length field is corruption, readable mark or not', async () => {
-    const dir = tempDir();
-    const storage = open(dir);
-    const log = await storage.openLog('raft');
-    log.append(list(1, 1500));
-    await log.flush();
-    const [first] = log.segments();
-    await storage.close();
-    const firstFile = path.join(dir, `raft-${first!.id}-1.log`);
+    const { dir, firstFile } = await sealedFirstSegment();
     const refuses = async () => {
       const refused = open(dir);
       await expect(refused.openLog('raft')).rejects.toThrow(SegmentCorruptionError);
@@ -288,14 +287,7 @@ describe('preallocated segments', () => {
   });
 
   it('a sealed segment with zeros after its records is corruption when its mark cannot vouch for them', async () => {
-    const dir = tempDir();
-    const storage = open(dir);
-    const log = await storage.openLog('raft');
-    log.append(list(1, 1500));
-    await log.flush();
-    const [first] = log.segments();
-    await storage.close();
-    const firstFile = path.join(dir, `raft-${first!.id}-1.log`);
+    const { dir, first, firstFile } = await sealedFirstSegment();
     const refuses = async (size: number) => {
       const refused = open(dir);
       await expect(refused.openLog('raft')).rejects.toThrow(SegmentCorruptionError);
@@ -309,7 +301,7 @@ describe('preallocated segments', () => {
     flipByte(firstFile, 64);
     await refuses(SEGMENT);
     // Records zeroed to the end of the file: with the mark unreadable, as above...
-    writeBytes(firstFile, new Uint8Array(first!.bytes - offsetOf(1000)), offsetOf(1000));
+    writeBytes(firstFile, new Uint8Array(first.bytes - offsetOf(1000)), offsetOf(1000));
     await refuses(SEGMENT);
     // ... and with it readable, whose durable end lies past where the records now stop.
     flipByte(firstFile, 64);
@@ -317,14 +309,7 @@ describe('preallocated segments', () => {
   });
 
   it('a sealed segment with a nonzero byte anywhere after its records is corruption', async () => {
-    const dir = tempDir();
-    const storage = open(dir);
-    const log = await storage.openLog('raft');
-    log.append(list(1, 1500));
-    await log.flush();
-    const [first] = log.segments();
-    await storage.close();
-    const firstFile = path.join(dir, `raft-${first!.id}-1.log`);
+    const { dir, first, firstFile } = await sealedFirstSegment();
     // Longer than one scrub block (1 MiB), one stray byte at the very end.
     const size = (1 << 20) + 4096;
     fs.truncateSync(firstFile, size);
@@ -336,7 +321,7 @@ describe('preallocated segments', () => {
     // Zeroed again, it opens and gives the room back.
     writeBytes(firstFile, new Uint8Array(1), size - 1);
     const again = await reopen(dir);
-    expect(fs.statSync(firstFile).size).toBe(first!.bytes);
+    expect(fs.statSync(firstFile).size).toBe(first.bytes);
     expect(again.log.getRange(1, 1500)).toEqual(list(1, 1500));
     await again.storage.close();
   });
