@@ -165,7 +165,15 @@ export class FileSnapshotStore implements SnapshotStore {
     return [...this.snapshots.values()].sort((a, b) => a.index - b.index).map((info) => ({ ...info }));
   }
 
-  async create(snapshot: { index: number; term: number; timestamp?: number }): Promise<SnapshotWriter> {
+  create(snapshot: { index: number; term: number; timestamp?: number }): Promise<SnapshotWriter> {
+    return this.track(() => this.createWriter(snapshot));
+  }
+
+  private async createWriter(snapshot: {
+    index: number;
+    term: number;
+    timestamp?: number;
+  }): Promise<SnapshotWriter> {
     this.check();
     const { index, term } = snapshot;
     const timestamp = snapshot.timestamp ?? 0;
@@ -176,15 +184,21 @@ export class FileSnapshotStore implements SnapshotStore {
       throw new StorageError(`a snapshot for index ${index} is already being written`);
     this.writers.add(index);
     const temporary = `${this.fileName(index)}.tmp`;
-    let file: StorageFile;
+    let created: StorageFile | undefined;
     try {
       await this.directory.remove(temporary);
-      file = await this.directory.create(temporary);
-      await file.write(encodeHeader(index, term, timestamp), 0);
+      created = await this.directory.create(temporary);
+      await created.write(encodeHeader(index, term, timestamp), 0);
+      this.check(); // closed meanwhile: nothing may be left open, or written after close()
     } catch (error) {
       this.writers.delete(index);
+      if (created !== undefined) {
+        await created.close().catch(() => {});
+        await this.directory.remove(temporary).catch(() => {});
+      }
       throw error;
     }
+    const file = created;
     this.openFiles.add(file);
     let size = 0;
     let crc = 0;
@@ -243,16 +257,29 @@ export class FileSnapshotStore implements SnapshotStore {
           this.snapshots.set(index, info);
           return { ...info };
         }),
-      abort: async () => {
-        if (state !== 'writing') return;
-        await pending.catch(() => {});
-        await finish(false);
-      },
+      abort: () =>
+        this.track(async () => {
+          if (state !== 'writing') return;
+          await pending.catch(() => {});
+          if (state !== 'writing') return;
+          if (this.closed) {
+            // The store let go of the directory: the temporary file is left to the next open,
+            // which removes it (it may by now be another store's file of the same name).
+            state = 'done';
+            this.writers.delete(index);
+            return;
+          }
+          await finish(false);
+        }),
     };
     return writer;
   }
 
-  async open(index: number): Promise<SnapshotReader> {
+  open(index: number): Promise<SnapshotReader> {
+    return this.track(() => this.openReader(index));
+  }
+
+  private async openReader(index: number): Promise<SnapshotReader> {
     this.check();
     const info = this.snapshots.get(index);
     if (info === undefined) throw new StorageError(`no snapshot for index ${index} in '${this.name}'`);
@@ -261,6 +288,7 @@ export class FileSnapshotStore implements SnapshotStore {
     const file = await this.directory.open(fileName);
     this.openFiles.add(file);
     try {
+      this.check(); // closed meanwhile
       const trailer = new Uint8Array(TRAILER_SIZE);
       const n = await readFully(file, trailer, HEADER_SIZE + info.size);
       const view = new DataView(trailer.buffer);
@@ -335,10 +363,12 @@ export class FileSnapshotStore implements SnapshotStore {
   close(): Promise<void> {
     this.closed = true;
     this.closing ??= (async () => {
+      // Creations, completions, aborts and deletions under way finish first (they check for a
+      // close between their steps): they must not lose their files under them, nor rename or
+      // remove files by name once the directory is let go.
+      await Promise.allSettled([...this.inFlight]);
       for (const file of [...this.openFiles]) await file.close().catch(() => {});
       this.openFiles.clear();
-      // A completion still renaming or removing must be done before the directory is let go.
-      await Promise.allSettled([...this.inFlight]);
     })();
     return this.closing;
   }

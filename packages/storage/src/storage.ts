@@ -122,6 +122,7 @@ export class Storage {
       // Closed, but perhaps still writing its last marks or closing its files: a new instance
       // opening now would recover files the old one is still using.
       await object?.released?.catch(() => {});
+      if (object !== undefined) this.live.delete(object); // replaced by the one opening now
       if (this.generation !== generation)
         throw new ClosedError(`storage was closed or crashed while ${kind} '${name}' waited to open`);
       if (this.open.get(key) !== existing)
@@ -213,6 +214,9 @@ export class Storage {
         this.live.delete(object);
       }
       if (this.closing === objects) this.closing = [];
+      // Closed by their owners and never reopened: nothing to wait for, nothing to keep.
+      for (const object of this.live) await object.released?.catch(() => {});
+      this.live.clear();
       if (failure !== undefined) throw toError(failure);
     });
   }

@@ -179,6 +179,17 @@ describe('simulated crashes', () => {
     }
   });
 
+  it('keeps no closed instances of a log that was closed and opened again', async () => {
+    const storage = makeStorage('memory');
+    for (let round = 0; round < 5; round++) await (await storage.openLog('raft')).close();
+    await storage.openLog('raft');
+    // (White box: what a crash would stop, and what keeps logs and their caches in memory.)
+    const live = (storage as unknown as { live: Set<unknown> }).live;
+    expect(live.size).toBe(1);
+    await storage.close();
+    expect(live.size).toBe(0);
+  });
+
   it('a crash while a log is still opening waits for it before letting the directory go', async () => {
     const dir = tempDir();
     const storage = new Storage({ directory: dir });
