@@ -223,12 +223,15 @@ export class FileSnapshotStore implements SnapshotStore {
           return Promise.reject(new StorageError(`snapshot ${index} is already completed or aborted`));
         if (!(chunk instanceof Uint8Array))
           return Promise.reject(new TypeError('snapshot chunks must be Uint8Array'));
+        if (this.closed) return Promise.reject(new ClosedError(`snapshot store '${this.name}' is closed`));
         const copy = chunk.slice();
         const position = HEADER_SIZE + size;
         size += copy.length;
         crc = crc32c(copy, 0, copy.length, crc);
         // Chunks go to the file in order even if the caller does not await each write.
-        pending = pending.then(() => file.write(copy, position));
+        // Tracked: close() waits for the writes under way before it closes the file.
+        const previous = pending;
+        pending = this.track(() => previous.then(() => file.write(copy, position)));
         return pending;
       },
       complete: () =>
@@ -306,9 +309,11 @@ export class FileSnapshotStore implements SnapshotStore {
           throw new StorageCorruptionError(`snapshot ${where}: short read at offset ${HEADER_SIZE + done}`);
         crc = crc32c(buffer, 0, length, crc);
         done += length;
+        this.check(); // a close need not wait for the whole pass
       }
       if (crc !== view.getUint32(8))
         throw new StorageCorruptionError(`snapshot ${where}: data checksum mismatch`);
+      this.check();
     } catch (error) {
       this.openFiles.delete(file);
       await file.close().catch(() => {});
@@ -318,6 +323,11 @@ export class FileSnapshotStore implements SnapshotStore {
       this.openFiles.delete(file);
       await file.close().catch(() => {});
     };
+    // Reads are tracked like writes: close() lets one under way finish before closing the file.
+    const read = (target: Uint8Array, position: number): Promise<number> => {
+      this.check();
+      return this.track(() => readFully(file, target, position));
+    };
     return {
       info: { ...info },
       chunks: async function* (chunkSize = READ_CHUNK) {
@@ -326,8 +336,8 @@ export class FileSnapshotStore implements SnapshotStore {
         for (let done = 0; done < info.size;) {
           const length = Math.min(chunkSize, info.size - done);
           const chunk = new Uint8Array(length);
-          const read = await readFully(file, chunk, HEADER_SIZE + done);
-          if (read !== length)
+          const got = await read(chunk, HEADER_SIZE + done);
+          if (got !== length)
             throw new StorageCorruptionError(`snapshot ${where}: short read at offset ${HEADER_SIZE + done}`);
           done += length;
           yield chunk;
@@ -335,8 +345,8 @@ export class FileSnapshotStore implements SnapshotStore {
       },
       readAll: async () => {
         const data = new Uint8Array(info.size);
-        const read = await readFully(file, data, HEADER_SIZE);
-        if (read !== info.size) throw new StorageCorruptionError(`snapshot ${where}: short read`);
+        const got = await read(data, HEADER_SIZE);
+        if (got !== info.size) throw new StorageCorruptionError(`snapshot ${where}: short read`);
         return data;
       },
       close,

@@ -130,6 +130,34 @@ describe('SnapshotStore closing', () => {
     expect(fs.readdirSync(dir).filter((name) => name.startsWith('snapshots'))).toEqual([]);
   });
 
+  it('writes under way finish before close() resolves; writes after it fail with ClosedError', async () => {
+    const dir = tempDir();
+    const storage = new Storage({ directory: dir });
+    const store = await storage.openSnapshotStore('snapshots');
+    const writer = await store.create({ index: 3, term: 1 });
+    let written = false;
+    const writing = writer.write(new Uint8Array(32 << 20)).then(() => (written = true));
+    await storage.close();
+    expect(written).toBe(true);
+    await writing;
+    await expect(writer.write(new Uint8Array(10))).rejects.toThrow(ClosedError);
+  });
+
+  it('opening or reading a snapshot when the store closes fails with ClosedError', async () => {
+    const dir = tempDir();
+    const storage = new Storage({ directory: dir });
+    const store = await storage.openSnapshotStore('snapshots');
+    const writer = await store.create({ index: 1, term: 1 });
+    await writer.write(payloadFor(1, 1, 4 << 20));
+    await writer.complete();
+    const reader = await store.open(1);
+    const opening = store.open(1).catch((error: unknown) => error);
+    await store.close();
+    expect(await opening).toBeInstanceOf(ClosedError);
+    await expect(reader.readAll()).rejects.toThrow(ClosedError);
+    await storage.close();
+  });
+
   it("an abort after the store closed leaves the next store's file of the same name alone", async () => {
     const dir = tempDir();
     const storage = new Storage({ directory: dir });
