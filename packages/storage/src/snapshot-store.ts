@@ -96,7 +96,7 @@ export class FileSnapshotStore implements SnapshotStore {
   private readonly writers = new Set<number>();
   private readonly openFiles = new Set<StorageFile>();
   private closed = false;
-  /** complete() and deleteBefore() calls under way: they rename and remove files by name. */
+  /** Operations under way on the store's files (see `track`): close() waits for them. */
   private readonly inFlight = new Set<Promise<unknown>>();
   private closing: Promise<void> | undefined;
 
@@ -373,9 +373,9 @@ export class FileSnapshotStore implements SnapshotStore {
   close(): Promise<void> {
     this.closed = true;
     this.closing ??= (async () => {
-      // Creations, completions, aborts and deletions under way finish first (they check for a
-      // close between their steps): they must not lose their files under them, nor rename or
-      // remove files by name once the directory is let go.
+      // Writes, reads, creations, completions, aborts and deletions under way finish first
+      // (they check for a close between their steps): they must not lose their files under
+      // them, nor write, rename or remove files once the directory is let go.
       await Promise.allSettled([...this.inFlight]);
       for (const file of [...this.openFiles]) await file.close().catch(() => {});
       this.openFiles.clear();
@@ -388,7 +388,7 @@ export class FileSnapshotStore implements SnapshotStore {
     return this.closing;
   }
 
-  /** Runs `operation`, which touches files by name, so that close() can wait for it. */
+  /** Runs `operation`, which uses the store's files, so that close() can wait for it. */
   private track<T>(operation: () => Promise<T>): Promise<T> {
     const running = operation();
     this.inFlight.add(running);

@@ -37,7 +37,7 @@ interface Closable {
 }
 
 /** Abandons `object` and waits until it has let go of its files. */
-async function stop(object: Closable): Promise<void> {
+async function abandonAndRelease(object: Closable): Promise<void> {
   await object.abandon();
   await object.released?.catch(() => {});
 }
@@ -180,8 +180,8 @@ export class Storage {
     const opening = [...this.open.values(), ...this.closing];
     this.live.clear();
     this.open.clear();
-    const stopped = objects.map((object) => stop(object));
-    const opened = opening.map((promise) => promise.then(stop, () => {}));
+    const stopped = objects.map(abandonAndRelease);
+    const opened = opening.map((promise) => promise.then(abandonAndRelease, () => {}));
     const previous = this.stopping?.done;
     // The lock goes only once each has let go of its files (a close under way included).
     await this.stop(async () => {
@@ -214,9 +214,6 @@ export class Storage {
         this.live.delete(object);
       }
       if (this.closing === objects) this.closing = [];
-      // Closed by their owners and never reopened: nothing to wait for, nothing to keep.
-      for (const object of this.live) await object.released?.catch(() => {});
-      this.live.clear();
       if (failure !== undefined) throw toError(failure);
     });
   }

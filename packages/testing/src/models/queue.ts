@@ -56,7 +56,9 @@ export function queueModel(): Model<QueueState> {
     simplify: (operations) => {
       const impossible = outputNeverEnqueued(operations);
       if (impossible !== undefined) return [impossible];
-      return replaceUnobservedValues(dropUnobservedEnqueues(operations));
+      // Dropping lost enqueues leaves every completed dequeue and peek: the same values observed.
+      const observed = observedValues(operations);
+      return replaceUnobservedValues(dropUnobservedEnqueues(operations, observed), observed);
     },
     precedence: enqueueOrder,
     ignoresProcess: true,
@@ -81,6 +83,16 @@ function outputNeverEnqueued(operations: readonly Operation[]): Operation | unde
   });
 }
 
+/** The canonical texts of the values completed dequeues and peeks returned. */
+function observedValues(operations: readonly Operation[]): Set<string> {
+  const observed = new Set<string>();
+  for (const op of operations) {
+    if (op.outcome === 'ok' && (op.name === 'dequeue' || op.name === 'peek'))
+      observed.add(canonical(op.output));
+  }
+  return observed;
+}
+
 /**
  * An enqueue with unknown outcome whose value no completed dequeue or peek returned can be
  * treated as never having happened, unless `size` is observed: take any linearization in which
@@ -88,13 +100,11 @@ function outputNeverEnqueued(operations: readonly Operation[]): Operation | unde
  * (if any); every completed operation still sees the same head or the same emptiness. Lost
  * enqueues are what make queue histories expensive, so this matters.
  */
-function dropUnobservedEnqueues(operations: readonly Operation[]): Operation[] {
+function dropUnobservedEnqueues(
+  operations: readonly Operation[],
+  observed: ReadonlySet<string>,
+): Operation[] {
   if (operations.some((op) => op.name === 'size')) return [...operations];
-  const observed = new Set<string>();
-  for (const op of operations) {
-    if (op.outcome === 'ok' && (op.name === 'dequeue' || op.name === 'peek'))
-      observed.add(canonical(op.output));
-  }
   return operations.filter(
     (op) => op.outcome === 'ok' || op.name !== 'enqueue' || observed.has(canonical(op.input)),
   );
@@ -107,12 +117,10 @@ function dropUnobservedEnqueues(operations: readonly Operation[]): Operation[] {
  * state, and the search stops branching over those orders. Sound with `size` too, which only
  * counts elements.
  */
-function replaceUnobservedValues(operations: readonly Operation[]): Operation[] {
-  const observed = new Set<string>();
-  for (const op of operations) {
-    if (op.outcome === 'ok' && (op.name === 'dequeue' || op.name === 'peek'))
-      observed.add(canonical(op.output));
-  }
+function replaceUnobservedValues(
+  operations: readonly Operation[],
+  observed: ReadonlySet<string>,
+): Operation[] {
   return operations.map((op) => {
     if (op.name !== 'enqueue') return op;
     const value = canonical(op.input);
