@@ -128,6 +128,24 @@ export class MsgpackReader {
     return key;
   }
 
+  /** The input (for code that matches bytes it expects itself: see `position`). */
+  get input(): Uint8Array {
+    return this.bytes;
+  }
+
+  /**
+   * Where the next item starts in `input`. Code that matches the bytes it expects next itself
+   * (a map key whose encoding it knows, say) moves it past them; it must not move it anywhere
+   * but to the end of a complete item.
+   */
+  get position(): number {
+    return this.pos;
+  }
+
+  set position(at: number) {
+    this.pos = at;
+  }
+
   /** The number of entries of a map. */
   readMapHeader(): number {
     const head = this.u8();

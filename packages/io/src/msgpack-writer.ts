@@ -41,6 +41,23 @@ export class MsgpackWriter {
     return this.pos;
   }
 
+  /**
+   * Makes room for `length` bytes that the caller writes into `buffer` itself, at the offset
+   * returned, and counts them as written: for code that writes bytes it knows in advance (an
+   * encoded map key, as constants) without copying them from an array.
+   */
+  claim(length: number): number {
+    this.reserve(length);
+    const at = this.pos;
+    this.pos = at + length;
+    return at;
+  }
+
+  /** The scratch buffer (valid until the next write: a write may replace it with a bigger one). */
+  get buffer(): Uint8Array {
+    return this.bytes;
+  }
+
   /** Bytes already encoded (a map key, say), copied as they are. */
   raw(value: Uint8Array): void {
     const length = value.length;

@@ -82,6 +82,18 @@ describe('MsgpackWriter', () => {
     expect(() => writer.patchMapHeader(0, 16)).toThrow(RangeError);
   });
 
+  it('lets a caller write bytes it knows in advance into room it claims, growing the buffer', () => {
+    const small = new MsgpackWriter(2);
+    small.number(1);
+    const at = small.claim(5);
+    expect(at).toBe(1);
+    const key = encodeString('name');
+    small.buffer.set(key, at); // after the claim: the claim may have replaced the buffer
+    small.string('x');
+    expect([...small.written()]).toEqual([1, ...key, ...encodeString('x')]);
+    expect(small.length).toBe(8);
+  });
+
   it('refuses strings with lone surrogates (the stock encoder writes them two ways)', () => {
     expect(() => written((w) => w.string('a\ud800'))).toThrow(MsgpackWriteRefused);
   });
@@ -153,6 +165,16 @@ describe('MsgpackReader', () => {
     );
     reader.reset(encode(new Date(0)));
     expect(() => reader.skip()).toThrow(READ_REFUSED);
+  });
+
+  it('lets a caller match the bytes it expects itself and move past them', () => {
+    const bytes = new Uint8Array([...encodeString('id'), 0x07]);
+    reader.reset(bytes);
+    expect(reader.input).toBe(bytes);
+    expect(reader.position).toBe(0);
+    reader.position = 3; // past the key
+    expect(reader.readNumber()).toBe(7);
+    expect(reader.atEnd).toBe(true);
   });
 
   it('refuses truncated input and the wrong kind of item', () => {

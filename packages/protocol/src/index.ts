@@ -19,7 +19,13 @@ export {
   messageFrame,
   messageFrameSize,
 } from './codec.js';
-export { decodeMessages, encodeRequest, encodeResponse } from './message-codec.js';
+export {
+  decodeMessages,
+  encodeRequest,
+  encodeRequestWithId,
+  encodeResponse,
+  encodeResponseBody,
+} from './message-codec.js';
 export type { CheckedMessages } from './message-codec.js';
 export type { DecodedFrame } from './codec.js';
 export { asCopycatError, errorResponse, responseError } from './errors.js';

@@ -14,13 +14,26 @@
  *   and checks each message, which finds and words the problem. What it accepts is exactly what
  *   the generic path accepts, minus fields the schemas do not know (the tests compare them).
  */
-import { MsgpackReader, MsgpackWriteRefused, MsgpackWriter, READ_REFUSED, Serializer } from '@copycat/io';
+import {
+  MsgpackReader,
+  MsgpackWriteRefused,
+  MsgpackWriter,
+  READ_REFUSED,
+  Serializer,
+  encodeString,
+} from '@copycat/io';
 import { PROTOCOL_VERSION } from './codec.js';
 import { MEMBER_STATUSES, MEMBER_TYPES } from './members.js';
 import { MessageType, isRequestType, type RequestType } from './message-type.js';
-import { type Request, type Response } from './messages/index.js';
+import {
+  type ErrorResponseBody,
+  type OutgoingRequest,
+  type Request,
+  type Response,
+  type ResponseBody,
+} from './messages/index.js';
 import { COMPACTION_MODES, CONSISTENCY_LEVELS } from './operations.js';
-import { check, isPlainObject, type ObjectSchema, type Schema } from './schema.js';
+import { check, isPlainObject, matches, type ObjectSchema, type Schema } from './schema.js';
 import {
   REQUESTS,
   REQUEST_PATHS,
@@ -28,7 +41,6 @@ import {
   RESPONSE_PATHS,
   errorResponse,
   validateRequest,
-  type ResponseSchema,
 } from './validate.js';
 
 const writer = new MsgpackWriter();
@@ -54,9 +66,15 @@ reader.remember([
  * it at once). Throws the `ProtocolError` of `validateRequest` if the request is malformed.
  */
 export function encodeRequest(request: Request): Uint8Array {
-  const type = isPlainObject(request) ? request.type : undefined;
-  if (!isRequestType(type)) validateRequest(request); // throws, naming the problem
-  return encodeChecked(REQUESTS[type as RequestType], request, REQUEST_PATHS[type as RequestType]);
+  return encodeRequestWith(undefined, request);
+}
+
+/**
+ * `encodeRequest` for `request` with id `id` (not the request's own `id`, if it has one): what a
+ * connection sends, without copying the caller's request into a new object to add the id.
+ */
+export function encodeRequestWithId(id: number, request: OutgoingRequest): Uint8Array {
+  return encodeRequestWith(id, request);
 }
 
 /**
@@ -64,18 +82,63 @@ export function encodeRequest(request: Request): Uint8Array {
  * whose type is unknown), as `encodeRequest`. Throws the `ProtocolError` of `validateResponse`.
  */
 export function encodeResponse(type: RequestType | undefined, response: Response): Uint8Array {
-  if (type === undefined) return encodeChecked(errorResponse, response, 'response');
-  return encodeChecked(RESPONSES[type], response, RESPONSE_PATHS[type]);
+  return encodeResponseWith(type, undefined, undefined, response);
+}
+
+/**
+ * `encodeResponse` for the response to request `id` whose body (`status` and the fields after
+ * it) is `body`: the envelope is written from the arguments, not copied into a new object, and
+ * is not taken from the body (a body's own `type` or `id` is not written).
+ */
+export function encodeResponseBody(
+  type: RequestType | undefined,
+  id: number,
+  body: ResponseBody<RequestType> | ErrorResponseBody,
+): Uint8Array {
+  return encodeResponseWith(type, MessageType.response, id, body);
+}
+
+/** Encodes a request, its id given apart or (`undefined`) its own. */
+function encodeRequestWith(id: number | undefined, request: OutgoingRequest | Request): Uint8Array {
+  const type = isPlainObject(request) ? request.type : undefined;
+  if (!isRequestType(type)) validateRequest(withEnvelope(request, undefined, id)); // throws, naming the problem
+  const schema = REQUESTS[type as RequestType];
+  return encodeChecked(schema, schema, request, undefined, id, REQUEST_PATHS[type as RequestType]);
+}
+
+/** Encodes a response, its envelope (`type`, `id`) given apart or (`undefined`) its own. */
+function encodeResponseWith(
+  type: RequestType | undefined,
+  envelopeType: number | undefined,
+  id: number | undefined,
+  response: unknown,
+): Uint8Array {
+  const error = type === undefined || (isPlainObject(response) && response.status === 'error');
+  const schema: Schema<unknown> = type === undefined ? errorResponse : RESPONSES[type];
+  const writes = error ? errorResponse : RESPONSES[type].ok;
+  const path = type === undefined ? 'response' : RESPONSE_PATHS[type];
+  return encodeChecked(writes, schema, response, envelopeType, id, path);
 }
 
 /** Set while `writer` is in use: a getter of a message being encoded may encode another one. */
 let writing = false;
 
-function encodeChecked(schema: Schema<unknown>, message: unknown, path: string): Uint8Array {
-  if (writing) return encodeWith(new MsgpackWriter(256), schema, message, path);
+/**
+ * Encodes `message` with `writes`, the envelope (`type`, `id`) given apart (see
+ * `ObjectCodec.write`); if it does not fit, throws what checking it with `schema` throws.
+ */
+function encodeChecked(
+  writes: ObjectSchema<unknown>,
+  schema: Schema<unknown>,
+  message: unknown,
+  type: number | undefined,
+  id: number | undefined,
+  path: string,
+): Uint8Array {
+  if (writing) return encodeWith(new MsgpackWriter(256), writes, schema, message, type, id, path);
   writing = true;
   try {
-    return encodeWith(writer, schema, message, path);
+    return encodeWith(writer, writes, schema, message, type, id, path);
   } finally {
     writing = false;
   }
@@ -83,33 +146,43 @@ function encodeChecked(schema: Schema<unknown>, message: unknown, path: string):
 
 function encodeWith(
   into: MsgpackWriter,
+  writes: ObjectSchema<unknown>,
   schema: Schema<unknown>,
   message: unknown,
+  type: number | undefined,
+  id: number | undefined,
   path: string,
 ): Uint8Array {
   into.reset();
   let written = false;
   try {
-    written = schema.write(into, message);
+    written = writes.write(into, message, type, id);
   } catch (error) {
     if (!(error instanceof MsgpackWriteRefused)) throw error;
   }
   if (written) return into.written();
-  check(schema, message, path); // throws if the message does not fit its schema
-  // It does, but holds what only the generic path writes (a string with lone surrogates): the
+  // The rare path: the whole message as one object, checked (throws if it does not fit its schema).
+  const whole = check(schema, withEnvelope(message, type, id), path) as Record<string, unknown>;
+  // It fits, but holds what only the generic path writes (a string with lone surrogates): the
   // generic path writes it, without the fields the schema does not know.
-  return serializer.encodeShared(knownFields(schema, message as Record<string, unknown>));
+  return serializer.encodeShared(knownFields(writes, whole));
 }
 
-function knownFields(schema: Schema<unknown>, message: Record<string, unknown>): Record<string, unknown> {
-  const keys =
-    'keys' in schema
-      ? (schema as ObjectSchema<unknown>).keys
-      : message.status === 'error'
-        ? errorResponse.keys
-        : (schema as ResponseSchema<unknown>).ok.keys;
+/** `message` with the envelope fields given apart, as one object (what goes on the wire). */
+function withEnvelope(message: unknown, type: number | undefined, id: number | undefined): unknown {
+  if (!isPlainObject(message)) return message;
+  const whole: Record<string, unknown> = { ...message };
+  if (type !== undefined) whole.type = type;
+  if (id !== undefined) whole.id = id;
+  return whole;
+}
+
+function knownFields(
+  schema: ObjectSchema<unknown>,
+  message: Record<string, unknown>,
+): Record<string, unknown> {
   const known: Record<string, unknown> = {};
-  for (const key of keys) if (message[key] !== undefined) known[key] = message[key];
+  for (const key of schema.keys) if (message[key] !== undefined) known[key] = message[key];
   return known;
 }
 
@@ -149,13 +222,29 @@ export function decodeMessages(
 /** Requests read so far from the frame being decoded. */
 let requestsRead = 0;
 
+// The envelope's keys and a response's status, as our encoder writes them: matched byte for byte.
+const TYPE_KEY = encodeString('type');
+const ID_KEY = encodeString('id');
+const STATUS_KEY = encodeString('status');
+const OK = encodeString('ok');
+const ERROR = encodeString('error');
+
+/** Whether the next bytes are `encoded`; if so, reads past them. */
+function nextIs(encoded: Uint8Array): boolean {
+  const at = reader.position;
+  if (!matches(reader.input, at, encoded)) return false;
+  reader.position = at + encoded.length;
+  return true;
+}
+
 function readMessage(
   requestTypeOf: (id: number) => RequestType | undefined,
   messages: (Request | Response)[],
   types: RequestType[],
 ): void {
+  // Envelope keys written another way (a longer string format, say) are left to the generic path.
   const entries = reader.readMapHeader();
-  if (entries === 0 || reader.readString() !== 'type') throw READ_REFUSED;
+  if (entries === 0 || !nextIs(TYPE_KEY)) throw READ_REFUSED;
   const type = reader.readNumber();
   if (type !== MessageType.response) {
     if (!isRequestType(type)) throw READ_REFUSED;
@@ -165,10 +254,11 @@ function readMessage(
     requestsRead++;
     return;
   }
-  if (entries < 3 || reader.readString() !== 'id') throw READ_REFUSED;
+  if (entries < 3 || !nextIs(ID_KEY)) throw READ_REFUSED;
   const id = reader.readNumber();
-  if (!(Number.isSafeInteger(id) && id > 0) || reader.readString() !== 'status') throw READ_REFUSED;
-  const status = reader.readString();
+  if (!(Number.isSafeInteger(id) && id > 0) || !nextIs(STATUS_KEY)) throw READ_REFUSED;
+  const status = nextIs(OK) ? 'ok' : nextIs(ERROR) ? 'error' : undefined;
+  if (status === undefined) throw READ_REFUSED;
   const requestType = requestTypeOf(id);
   if (requestType === undefined) {
     // A handler of a request earlier in the frame may send the request this answers (not from
@@ -180,8 +270,7 @@ function readMessage(
     skipEntries(entries - 3);
     return;
   }
-  const schema = status === 'ok' ? RESPONSES[requestType].ok : status === 'error' ? errorResponse : undefined;
-  if (schema === undefined) throw READ_REFUSED;
+  const schema = status === 'ok' ? RESPONSES[requestType].ok : errorResponse;
   messages.push(schema.readRest(reader, entries - 3, [type, id, status]) as Response);
   types.push(requestType);
 }

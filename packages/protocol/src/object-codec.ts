@@ -24,8 +24,13 @@ export interface FieldCodec {
 }
 
 export interface ObjectCodec {
-  /** Writes a plain object's fields in schema order; false if a field does not fit. */
-  write(writer: MsgpackWriter, value: Record<string, unknown>): boolean;
+  /**
+   * Writes a plain object's fields in schema order; false if a field does not fit. A message's
+   * envelope may come apart from its body: `type` and `id`, when given, are written for a first
+   * field named `type` and a second named `id` instead of the object's own (so a connection need
+   * not copy a body into a new object to add its envelope).
+   */
+  write(writer: MsgpackWriter, value: Record<string, unknown>, type?: unknown, id?: unknown): boolean;
   /**
    * Reads the `count` remaining entries of a map whose first entries were the schema's first
    * `preset.length` fields, with these values (in schema order), and returns the object, or
@@ -38,6 +43,13 @@ export interface ObjectCodec {
 const IDENTIFIER = /^[A-Za-z_$][A-Za-z0-9_$]*$/;
 /** A field not (yet) read; `undefined` is a value a field may have (msgpack's undefined). */
 const ABSENT: unique symbol = Symbol('absent');
+
+/** Which envelope argument of `ObjectCodec.write` field `i` takes, if any. */
+function envelopeField(keys: readonly string[], i: number): 'type' | 'id' | undefined {
+  if (i === 0 && keys[0] === 'type') return 'type';
+  if (i === 1 && keys[0] === 'type' && keys[1] === 'id') return 'id';
+  return undefined;
+}
 
 /** Whether this runtime runs code made from strings: tried once, not once per schema. */
 const codeGeneration = (() => {
@@ -70,25 +82,44 @@ function compiledCodec(
   encodedKeys: readonly Uint8Array[],
 ): ObjectCodec {
   const each = (line: (i: number) => string) => keys.map((_, i) => line(i)).join('\n');
+  // The envelope fields (see `ObjectCodec.write`) read the argument first, the object's own else.
+  const read = (i: number) =>
+    envelopeField(keys, i) === undefined
+      ? `value.${keys[i]}`
+      : `(${envelopeField(keys, i)} === undefined ? value.${keys[i]} : ${envelopeField(keys, i)})`;
+  // Keys are written and matched as constants in the code: no copying or comparing loops, and no
+  // arrays of key bytes to load.
+  const writeKey = (i: number) => {
+    const key = encodedKeys[i]!;
+    const stores = Array.from(key, (byte, j) => `b[at + ${j}] = ${byte};`).join(' ');
+    return `{ const at = writer.claim(${key.length}), b = writer.buffer; ${stores} }`;
+  };
+  const matchKey = (i: number) => {
+    const key = encodedKeys[i]!;
+    return [
+      `at + ${key.length} <= b.length`,
+      ...Array.from(key, (byte, j) => `b[at + ${j}] === ${byte}`),
+    ].join(' && ');
+  };
   const required = keys.flatMap((key, i) => (fields[i]!.optional ? [] : [`${key}: v${i}`]));
   const source = `
 ${each((i) => `const f${i} = fields[${i}], k${i} = encodedKeys[${i}];`)}
 return {
-  write(writer, value) {
+  write(writer, value, type, id) {
     const header = writer.placeholderMapHeader();
     let count = 0;
     let field;
 ${each((i) =>
   fields[i]!.optional
-    ? `    field = value.${keys[i]};
+    ? `    field = ${read(i)};
     if (field !== undefined) {
-      writer.raw(k${i});
+      ${writeKey(i)}
       if (!f${i}.write(writer, field)) return false;
       count++;
     }`
-    : `    field = value.${keys[i]};
+    : `    field = ${read(i)};
     if (field === undefined) return false;
-    writer.raw(k${i});
+    ${writeKey(i)}
     if (!f${i}.write(writer, field)) return false;
     count++;`,
 )}
@@ -98,7 +129,20 @@ ${each((i) =>
   readRest(reader, count, preset) {
     const p = preset.length;
 ${each((i) => `    let v${i} = p > ${i} ? preset[${i}] : ABSENT;`)}
-    for (let e = 0; e < count; e++) {
+    let e = 0;
+    // Fields in schema order (as written here) are matched by their encoded keys, byte for byte;
+    // any other order, encoding or field is left to the loop after.
+${each(
+  (i) => `    if (p <= ${i} && e < count) {
+      const b = reader.input, at = reader.position;
+      if (${matchKey(i)}) {
+        reader.position = at + ${encodedKeys[i]!.length};
+        v${i} = f${i}.read(reader);
+        e++;
+      }
+    }`,
+)}
+    for (; e < count; e++) {
       switch (reader.readKey()) {
 ${each(
   (i) => `        case ${JSON.stringify(keys[i])}:
@@ -137,11 +181,13 @@ export function loopCodec(
 ): ObjectCodec {
   const indexOf = new Map(keys.map((key, i) => [key, i]));
   return {
-    write(writer, value) {
+    write(writer, value, type, id) {
       const header = writer.placeholderMapHeader();
       let count = 0;
       for (let i = 0; i < keys.length; i++) {
-        const field = value[keys[i]!];
+        const envelope = envelopeField(keys, i);
+        const given = envelope === 'type' ? type : envelope === 'id' ? id : undefined;
+        const field = given === undefined ? value[keys[i]!] : given;
         if (field === undefined) {
           if (!fields[i]!.optional) return false;
           continue;

@@ -140,26 +140,61 @@ export const bytes: Schema<Uint8Array> = {
   },
 };
 
+/** Enumerations this small are searched by a loop: cheaper than hashing (most have 1 to 3 values). */
+const SMALL_ENUMERATION = 8;
+
 export function oneOf<const T extends string | number>(values: readonly T[]): Schema<T> {
-  const allowed = new Set<unknown>(values);
+  const set = new Set<unknown>(values);
+  const list: readonly unknown[] = [...values];
+  // A value read from a frame is usually the very string object of the schema (the reader hands
+  // remembered strings back as they are), so the loop's comparisons are mostly pointer checks.
+  const allowed =
+    list.length <= SMALL_ENUMERATION
+      ? (value: unknown) => {
+          for (let i = 0; i < list.length; i++) if (list[i] === value) return true;
+          return false;
+        }
+      : (value: unknown) => set.has(value);
   const expected = `one of ${values.map((v) => JSON.stringify(v)).join(', ')}`;
+  // Small enumerations only: matching each value in turn is cheaper than a lookup for a few.
+  const strings = list.length <= SMALL_ENUMERATION ? values.filter((v) => typeof v === 'string') : [];
+  const encodedStrings = strings.map(encodeString);
   return {
     expected,
     optional: false,
-    is: (value) => allowed.has(value),
+    is: allowed,
     explain: (value, path) => invalid(path, expected, value),
     write(writer, value) {
-      if (!allowed.has(value)) return false;
+      if (!allowed(value)) return false;
       if (typeof value === 'string') writer.string(value);
       else writer.number(value as number);
       return true;
     },
     read(reader) {
+      // The strings as our encoder writes them are matched byte for byte (no string is read and
+      // looked up); anything else (a number, another string format) is read and checked.
+      const input = reader.input;
+      const at = reader.position;
+      for (let i = 0; i < encodedStrings.length; i++) {
+        const encoded = encodedStrings[i]!;
+        if (matches(input, at, encoded)) {
+          reader.position = at + encoded.length;
+          return strings[i]!;
+        }
+      }
       const value = reader.readScalar();
-      if (!allowed.has(value)) throw READ_REFUSED;
+      if (!allowed(value)) throw READ_REFUSED;
       return value as T;
     },
   };
+}
+
+/** Whether `bytes` holds `expected` at `at`. */
+export function matches(bytes: Uint8Array, at: number, expected: Uint8Array): boolean {
+  const length = expected.length;
+  if (at + length > bytes.length) return false;
+  for (let i = 0; i < length; i++) if (bytes[at + i] !== expected[i]) return false;
+  return true;
 }
 
 /** A field that may be absent (or `undefined`). */
@@ -218,6 +253,8 @@ export type Fields<T> = { readonly [K in keyof T]-?: Schema<T[K]> };
 export interface ObjectSchema<T> extends Schema<T> {
   /** The field names, in the order `write` writes them. */
   readonly keys: readonly string[];
+  /** `Schema.write`, with the envelope of a message given apart from its body (see `ObjectCodec.write`). */
+  write(writer: MsgpackWriter, value: unknown, type?: unknown, id?: unknown): boolean;
   /**
    * Reads the `count` remaining entries of a map that began with the first `preset.length`
    * fields (their values, in key order): known fields checked, unknown ones passed over. Throws
@@ -240,7 +277,7 @@ export function object<T>(fields: Fields<T>): ObjectSchema<T> {
     expected: 'an object',
     optional: false,
     keys,
-    write: (writer, value) => isPlainObject(value) && codec.write(writer, value),
+    write: (writer, value, type, id) => isPlainObject(value) && codec.write(writer, value, type, id),
     read: (reader) => codec.readRest(reader, reader.readMapHeader(), NO_PRESET) as T,
     readRest: (reader, count, preset) => codec.readRest(reader, count, preset) as T,
     is(value) {

@@ -127,6 +127,22 @@ describe('BaseConnection', () => {
     await a.close();
   });
 
+  it('keeps its own envelope: a request or a response body carrying type or id fields does not change it', async () => {
+    const [a, b] = pipe(scheduler);
+    // A handler that echoes what it got back into its answer, envelope fields included.
+    b.handler(MessageType.vote, (request) => ({ ...request, status: 'ok', voted: true }));
+    const stray = { ...vote, id: 99 } as unknown as OutgoingRequest;
+    const responses = await Promise.all([a.send(vote), a.send(stray)]);
+    expect(responses.map((response) => response.id)).toEqual([1, 2]);
+    expect(responses.every((response) => response.type === MessageType.response)).toBe(true);
+    expect(a.sent.map((request) => request.id)).toEqual([1, 2]);
+    expect(b.sent.map((response) => [response.type, response.id])).toEqual([
+      [MessageType.response, 1],
+      [MessageType.response, 2],
+    ]);
+    await a.close();
+  });
+
   it('answers malformed requests and unknown types with PROTOCOL_ERROR when their id is readable', async () => {
     const [a, b] = pipe(scheduler);
     const errors = collectErrors(b);

@@ -12,7 +12,9 @@ import {
   decodeMessages,
   encodeFrame,
   encodeRequest,
+  encodeRequestWithId,
   encodeResponse,
+  encodeResponseBody,
   messageFrame,
   validateRequest,
   type Message,
@@ -92,6 +94,43 @@ describe('encodeRequest and encodeResponse', () => {
     const encoded = encodeRequest(withUnknown).slice();
     expect(encoded).toEqual(serializer.encode({ type: request.type, id: 3, client: 'a\ud800b' }));
     expect(serializer.decode(encoded)).toEqual(serializer.decode(serializer.encode(request)));
+  });
+});
+
+describe('encodeRequestWithId and encodeResponseBody (the envelope given apart)', () => {
+  it('write the same bytes as the whole message, whatever envelope the object carries', () => {
+    fc.assert(
+      fc.property(anyRequestWithId, fc.integer({ min: 1, max: 2 ** 32 - 1 }), (request, id) => {
+        const expected = encodeRequest({ ...request, id }).slice();
+        const { id: _own, ...outgoing } = request;
+        expect(encodeRequestWithId(id, outgoing)).toEqual(expected);
+        expect(encodeRequestWithId(id, request)).toEqual(expected); // its own id is not written
+      }),
+      { numRuns: 300 },
+    );
+    fc.assert(
+      fc.property(anyResponse, fc.integer({ min: 1 }), ({ type, response }, id) => {
+        const expected = encodeResponse(type, { ...response, id }).slice();
+        const { type: _type, id: _id, ...body } = response;
+        expect(encodeResponseBody(type, id, body)).toEqual(expected);
+        const stray = { ...body, type: 77, id: -1 } as unknown as typeof body;
+        expect(encodeResponseBody(type, id, stray)).toEqual(expected);
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  it('refuse what does not fit with the error the validators give for the whole message', () => {
+    const { id: _id, ...vote } = { ...SAMPLE_REQUESTS[MessageType.vote], id: 1 };
+    expect(() => encodeRequestWithId(0, vote)).toThrow(/vote request\.id must be a positive integer/);
+    expect(() => encodeRequestWithId(1, { ...vote, term: -1 })).toThrow(/vote request\.term/);
+    expect(() => encodeResponseBody(MessageType.vote, 1, { status: 'ok', term: 1 } as never)).toThrow(
+      /vote response\.voted is missing/,
+    );
+    // A whole response must carry its own envelope right.
+    expect(() =>
+      encodeResponse(MessageType.vote, { type: 5, id: 1, status: 'ok', term: 1, voted: true } as never),
+    ).toThrow(ProtocolError);
   });
 });
 

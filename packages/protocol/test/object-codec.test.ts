@@ -195,6 +195,54 @@ describe.each([
     expect(codec.write(writer, { name: 'x', id: 1, count: -1 })).toBe(false);
   });
 
+  it('reads fields in any order and any key encoding, not only as written', () => {
+    const name = new TextEncoder().encode('name');
+    // id before name, and `name` as a str8 key (0xd9) rather than the fixstr the writer uses.
+    const bytes = new Uint8Array([0x82, 0xa2, 0x69, 0x64, 0x07, 0xd9, 4, ...name, 0xa1, 0x61]);
+    const reader = new MsgpackReader();
+    reader.reset(bytes);
+    expect(codec.readRest(reader, reader.readMapHeader(), [])).toEqual({ name: 'a', id: 7 });
+    expect(reader.atEnd).toBe(true);
+    fc.assert(
+      fc.property(
+        fc.record({ name: fc.string(), id: fc.integer({ min: 1 }), note: fc.option(fc.string()) }),
+        fc.boolean(),
+        (value, reverse) => {
+          const entries = Object.entries(value).filter(([, field]) => field !== null);
+          const object = Object.fromEntries(reverse ? entries.reverse() : entries);
+          expect(read(object)).toEqual(object);
+        },
+      ),
+    );
+  });
+
+  it('writes an envelope given apart from the object in place of its own type and id', () => {
+    const envelope = make(
+      ['type', 'id', 'name'],
+      [uint, positiveInt, string],
+      ['type', 'id', 'name'].map((key) => serializer.encode(key)),
+    );
+    const writer = new MsgpackWriter();
+    expect(envelope.write(writer, { name: 'x', type: 9, id: 9 }, 3, 4)).toBe(true);
+    const written = serializer.decode<object>(writer.written().slice());
+    expect(written).toEqual({ type: 3, id: 4, name: 'x' });
+    expect(Object.keys(written)).toEqual(['type', 'id', 'name']);
+    writer.reset();
+    expect(envelope.write(writer, { name: 'x', type: 1, id: 2 })).toBe(true);
+    expect(serializer.decode(writer.written().slice())).toEqual({ type: 1, id: 2, name: 'x' });
+    writer.reset();
+    expect(envelope.write(writer, { name: 'x' }, 3, 0)).toBe(false); // the given id is checked too
+    // Only a leading `type`, `id` pair is an envelope: other fields so named are the object's.
+    const member = make(
+      ['name', 'type'],
+      [string, uint],
+      ['name', 'type'].map((key) => serializer.encode(key)),
+    );
+    writer.reset();
+    expect(member.write(writer, { name: 'x', type: 5 }, 3, 4)).toBe(true);
+    expect(serializer.decode(writer.written().slice())).toEqual({ name: 'x', type: 5 });
+  });
+
   it('uses loops for field names that are not identifiers', () => {
     const odd = make(
       ['a-b', 'c d'],

@@ -1,6 +1,9 @@
 /** A minimal transport for testing `BaseConnection`: two connected ends, frames delivered by the scheduler. */
 import { ConnectionError, FrameTooLargeError, type Scheduler } from '@copycat/common';
+import { Serializer } from '@copycat/io';
 import { BaseConnection, messageFrame, type Message } from '@copycat/protocol';
+
+const serializer = new Serializer();
 
 export class PipeEnd extends BaseConnection {
   peer: PipeEnd | undefined;
@@ -13,10 +16,10 @@ export class PipeEnd extends BaseConnection {
     super({ scheduler, requestTimeout: 1000 });
   }
 
-  protected transmit(message: Message, encoded: Uint8Array): void {
+  protected transmit(_type: number, _id: number, encoded: Uint8Array): void {
     const frame = messageFrame(encoded);
     if (frame.length > this.maxFrameSize) throw new FrameTooLargeError(`frame of ${frame.length} bytes`);
-    this.sent.push(message);
+    this.sent.push(serializer.decode<Message>(encoded)); // as it goes on the wire
     const peer = this.peer;
     this.scheduler.schedule(0, () => peer?.deliver(frame));
   }

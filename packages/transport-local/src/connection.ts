@@ -1,5 +1,11 @@
 import { FrameTooLargeError } from '@copycat/common';
-import { BaseConnection, MessageType, messageFrame, messageTypeName, type Message } from '@copycat/protocol';
+import {
+  BaseConnection,
+  MessageType,
+  messageFrame,
+  messageTypeName,
+  type MessageTypeValue,
+} from '@copycat/protocol';
 import { type Fabric } from './fabric.js';
 import { type Port } from './port.js';
 
@@ -35,11 +41,10 @@ export class LocalConnection extends BaseConnection {
     attach(this.port);
   }
 
-  protected transmit(message: Message, encoded: Uint8Array): void {
+  protected transmit(type: MessageTypeValue, _id: number, encoded: Uint8Array): void {
     const frame = messageFrame(encoded);
     if (frame.length > this.fabric.maxFrameSize) {
-      const what =
-        message.type === MessageType.response ? 'response' : `${messageTypeName(message.type)} request`;
+      const what = type === MessageType.response ? 'response' : `${messageTypeName(type)} request`;
       throw new FrameTooLargeError(
         `a ${what} of ${frame.length} bytes is over the frame size limit (${this.fabric.maxFrameSize} bytes)`,
       );

@@ -12,7 +12,7 @@ import {
   MessageType,
   messageFrameSize,
   messageTypeName,
-  type Message,
+  type MessageTypeValue,
 } from '@copycat/protocol';
 import { CloseCode, closeError } from './close-codes.js';
 import { type Settings } from './options.js';
@@ -48,7 +48,8 @@ const defer: (task: () => void) => void =
  * A connection over one WebSocket. A message sent when nothing is queued is written at once
  * (latency); the ones that follow before the current job's microtasks are done are coalesced
  * into frames of up to 16 messages or 16 KiB (throughput: fewer system calls), written as they
- * fill up or after the current turn of the event loop. Each message is encoded once and copied
+ * fill up or after the current turn of the event loop. What is sent while a received frame is
+ * handled (the answers of handlers that answer at once) leaves when the frame is done. Each message is encoded once and copied
  * once, into the frame that carries it (see `FrameBuilder`).
  * Requests respect the high-water mark of the send buffer; responses never wait, but a peer
  * that lets them pile up past `maxBufferedAmount` is disconnected.
@@ -65,6 +66,8 @@ export class WebSocketConnection extends BaseConnection {
   private readonly flushQueue = () => this.flush();
   /** A message was written at once in the current job: the next ones are gathered. */
   private burst = false;
+  /** A received frame is being handled: what it makes this side send is gathered until it is done. */
+  private handlingFrame = false;
   private readonly endBurst = () => void (this.burst = false);
 
   constructor(
@@ -95,17 +98,16 @@ export class WebSocketConnection extends BaseConnection {
     return this.socket.bufferedAmount + this.queue.size;
   }
 
-  protected transmit(message: Message, bytes: Uint8Array): void | Promise<void> {
+  protected transmit(type: MessageTypeValue, id: number, bytes: Uint8Array): void | Promise<void> {
     // `bytes` is the codec's scratch: copied into a frame (or kept as a copy) before returning.
     const size = messageFrameSize(bytes.length);
     if (size > this.settings.maxFrameSize) {
-      const what =
-        message.type === MessageType.response ? 'response' : `${messageTypeName(message.type)} request`;
+      const what = type === MessageType.response ? 'response' : `${messageTypeName(type)} request`;
       throw new FrameTooLargeError(
         `a ${what} of ${size} bytes is over the frame size limit (${this.settings.maxFrameSize} bytes)`,
       );
     }
-    if (message.type === MessageType.response) {
+    if (type === MessageType.response) {
       this.enqueue(bytes);
       if (this.bufferedAmount > this.settings.maxBufferedAmount) this.disconnectSlowReader();
       return undefined;
@@ -122,7 +124,7 @@ export class WebSocketConnection extends BaseConnection {
     }
     const copy = bytes.slice();
     return new Promise<void>((resolve, reject) => {
-      this.blocked.push({ id: message.id, bytes: copy, resolve, reject });
+      this.blocked.push({ id, bytes: copy, resolve, reject });
       this.pollDrain();
     });
   }
@@ -161,13 +163,24 @@ export class WebSocketConnection extends BaseConnection {
       );
       return;
     }
-    this.receiveFrame(bytes);
+    // The answers (and any other message) the frame's handlers send before it is done leave
+    // together when it is: one write, and no task scheduled to end a burst.
+    this.handlingFrame = true;
+    try {
+      this.receiveFrame(bytes);
+    } finally {
+      this.handlingFrame = false;
+      if (!this.closed) {
+        const frame = this.queue.take();
+        if (frame !== undefined) this.write(frame);
+      }
+    }
   }
 
   /** Sends a message's encoding (see `transmit`): at once, or gathered into the next frame. */
   private enqueue(bytes: Uint8Array): void {
     const queue = this.queue;
-    if (!this.burst && queue.messages === 0) {
+    if (!this.burst && !this.handlingFrame && queue.messages === 0) {
       // The first message leaves at once: a lone request should not wait a turn of the event
       // loop. Whatever follows before the current job's microtasks are done (a burst of sends,
       // the answers to a frame of requests) is gathered for the flush.
@@ -184,7 +197,7 @@ export class WebSocketConnection extends BaseConnection {
     queue.add(bytes);
     if (queue.messages >= FLUSH_MESSAGES || queue.size >= FLUSH_BYTES) {
       this.write(queue.take()!);
-    } else if (!this.flushScheduled) {
+    } else if (!this.flushScheduled && !this.handlingFrame) {
       this.flushScheduled = true;
       defer(this.flushQueue);
     }

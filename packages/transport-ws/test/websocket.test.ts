@@ -155,6 +155,11 @@ describe('coalescing', () => {
     raw.send(encodeFrame(Array.from({ length: 64 }, (_, i): Message => ({ ...vote, id: i + 1 }))));
     await until(() => frames.slice(1).flatMap(messagesOf).length === 64, 5000, '64 responses');
     expect(frames.length - 1).toBeLessThanOrEqual(64 / 8);
+    // Answered while the frame is handled, a few requests are answered by one frame, written
+    // when the frame is done (no write per answer, no task scheduled to gather them).
+    raw.send(encodeFrame(Array.from({ length: 3 }, (_, i): Message => ({ ...vote, id: 100 + i }))));
+    await until(() => frames.slice(1).flatMap(messagesOf).length === 67, 5000, '3 more responses');
+    expect(messagesOf(frames.at(-1)!).map((response) => response.id)).toEqual([100, 101, 102]);
   });
 
   it('splits a burst into several frames when one would be over the size limit', async () => {
