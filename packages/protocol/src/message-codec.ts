@@ -74,7 +74,7 @@ export function encodeRequest(request: Request): Uint8Array {
  * connection sends, without copying the caller's request into a new object to add the id.
  */
 export function encodeRequestWithId(id: number, request: OutgoingRequest): Uint8Array {
-  return encodeRequestWith(id, request);
+  return encodeRequestWith(id, asPlainObject(request));
 }
 
 /**
@@ -95,7 +95,15 @@ export function encodeResponseBody(
   id: number,
   body: ResponseBody<RequestType> | ErrorResponseBody,
 ): Uint8Array {
-  return encodeResponseWith(type, MessageType.response, id, body);
+  return encodeResponseWith(type, MessageType.response, id, asPlainObject(body));
+}
+
+/**
+ * What a caller hands over as a request or a response body (not a message yet: the envelope is
+ * added) may be any object, a class instance say: its own fields are what is sent, as plain data.
+ */
+function asPlainObject<T>(value: T): T {
+  return typeof value === 'object' && value !== null && !isPlainObject(value) ? { ...value } : value;
 }
 
 /** Encodes a request, its id given apart or (`undefined`) its own. */
@@ -135,37 +143,27 @@ function encodeChecked(
   id: number | undefined,
   path: string,
 ): Uint8Array {
-  if (writing) return encodeWith(new MsgpackWriter(256), writes, schema, message, type, id, path);
+  // A message encoded while another one is (by a getter of it) gets a writer of its own.
+  const nested = writing;
+  const into = nested ? new MsgpackWriter(256) : writer;
   writing = true;
   try {
-    return encodeWith(writer, writes, schema, message, type, id, path);
+    into.reset();
+    let written = false;
+    try {
+      written = writes.write(into, message, type, id);
+    } catch (error) {
+      if (!(error instanceof MsgpackWriteRefused)) throw error;
+    }
+    if (written) return into.written();
+    // The rare path: the whole message as one object, checked (throws if it does not fit its schema).
+    const whole = check(schema, withEnvelope(message, type, id), path) as Record<string, unknown>;
+    // It fits, but holds what only the generic path writes (a string with lone surrogates): the
+    // generic path writes it, without the fields the schema does not know.
+    return serializer.encodeShared(knownFields(writes, whole));
   } finally {
-    writing = false;
+    if (!nested) writing = false;
   }
-}
-
-function encodeWith(
-  into: MsgpackWriter,
-  writes: ObjectSchema<unknown>,
-  schema: Schema<unknown>,
-  message: unknown,
-  type: number | undefined,
-  id: number | undefined,
-  path: string,
-): Uint8Array {
-  into.reset();
-  let written = false;
-  try {
-    written = writes.write(into, message, type, id);
-  } catch (error) {
-    if (!(error instanceof MsgpackWriteRefused)) throw error;
-  }
-  if (written) return into.written();
-  // The rare path: the whole message as one object, checked (throws if it does not fit its schema).
-  const whole = check(schema, withEnvelope(message, type, id), path) as Record<string, unknown>;
-  // It fits, but holds what only the generic path writes (a string with lone surrogates): the
-  // generic path writes it, without the fields the schema does not know.
-  return serializer.encodeShared(knownFields(writes, whole));
 }
 
 /** `message` with the envelope fields given apart, as one object (what goes on the wire). */

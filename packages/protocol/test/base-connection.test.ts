@@ -143,6 +143,33 @@ describe('BaseConnection', () => {
     await a.close();
   });
 
+  it('sends the own fields of a request or answer that is not a plain object (a class instance)', async () => {
+    class VoteAnswer {
+      readonly status = 'ok' as const;
+      constructor(
+        readonly term: number,
+        readonly voted: boolean,
+      ) {}
+    }
+    class Vote {
+      readonly type = MessageType.vote;
+      constructor(
+        readonly term: number,
+        readonly candidate: string,
+        readonly lastLogIndex = 0,
+        readonly lastLogTerm = 0,
+      ) {}
+    }
+    const [a, b] = pipe(scheduler);
+    b.handler(MessageType.vote, (request) => new VoteAnswer(request.term, true));
+    const response = await a.send(new Vote(3, 'c'));
+    expect(response).toEqual({ type: MessageType.response, id: 1, status: 'ok', term: 3, voted: true });
+    expect(a.sent).toEqual([
+      { type: MessageType.vote, id: 1, term: 3, candidate: 'c', lastLogIndex: 0, lastLogTerm: 0 },
+    ]);
+    await a.close();
+  });
+
   it('answers malformed requests and unknown types with PROTOCOL_ERROR when their id is readable', async () => {
     const [a, b] = pipe(scheduler);
     const errors = collectErrors(b);

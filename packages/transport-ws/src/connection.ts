@@ -140,7 +140,10 @@ export class WebSocketConnection extends BaseConnection {
 
   protected async closeTransport(): Promise<void> {
     this.rejectBlocked(() => new ClosedError('the connection was closed before the request could be sent'));
-    this.queue.clear();
+    // What was accepted for sending still leaves, before the closing handshake: the answers a
+    // handler gave before closing the connection, say.
+    const gathered = this.queue.take();
+    if (gathered !== undefined) this.write(gathered);
     this.socket.close(CloseCode.normal, 'closed');
     // Wait for the closing handshake, but not for a peer that never answers it.
     let grace: Cancellable | undefined;
@@ -164,15 +167,21 @@ export class WebSocketConnection extends BaseConnection {
       return;
     }
     // The answers (and any other message) the frame's handlers send before it is done leave
-    // together when it is: one write, and no task scheduled to end a burst.
+    // together when it is, as the first message of a burst would: at once, unless frames
+    // received in the same job already started one (then with the flush, all in one frame).
     this.handlingFrame = true;
     try {
       this.receiveFrame(bytes);
     } finally {
       this.handlingFrame = false;
-      if (!this.closed) {
-        const frame = this.queue.take();
-        if (frame !== undefined) this.write(frame);
+      if (!this.closed && this.queue.messages > 0) {
+        if (!this.burst) {
+          this.startBurst();
+          this.write(this.queue.take()!);
+        } else if (!this.flushScheduled) {
+          this.flushScheduled = true;
+          defer(this.flushQueue);
+        }
       }
     }
   }
@@ -184,8 +193,7 @@ export class WebSocketConnection extends BaseConnection {
       // The first message leaves at once: a lone request should not wait a turn of the event
       // loop. Whatever follows before the current job's microtasks are done (a burst of sends,
       // the answers to a frame of requests) is gathered for the flush.
-      this.burst = true;
-      queueMicrotask(this.endBurst);
+      this.startBurst();
       queue.add(bytes);
       this.write(queue.take()!);
       return;
@@ -201,6 +209,12 @@ export class WebSocketConnection extends BaseConnection {
       this.flushScheduled = true;
       defer(this.flushQueue);
     }
+  }
+
+  /** A message leaves at once: the ones sent after it until the current job is done are gathered. */
+  private startBurst(): void {
+    this.burst = true;
+    queueMicrotask(this.endBurst);
   }
 
   /** End of the tick: writes what was gathered. */

@@ -1,4 +1,4 @@
-import { connect as tcpConnect } from 'node:net';
+import { connect as tcpConnect, type Socket } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
 import {
@@ -160,6 +160,52 @@ describe('coalescing', () => {
     raw.send(encodeFrame(Array.from({ length: 3 }, (_, i): Message => ({ ...vote, id: 100 + i }))));
     await until(() => frames.slice(1).flatMap(messagesOf).length === 67, 5000, '3 more responses');
     expect(messagesOf(frames.at(-1)!).map((response) => response.id)).toEqual([100, 101, 102]);
+  });
+
+  it('answers frames that arrive together (one read) in a few frames, not one per frame', async () => {
+    const { address } = await server();
+    const frames: Uint8Array[] = [];
+    const raw = new WebSocket(`ws://${address}/?v=1`);
+    cleanups.push(async () => raw.terminate());
+    raw.on('message', (data: Buffer) => frames.push(new Uint8Array(data)));
+    await until(() => frames.length === 1, 5000, 'hello');
+    // Corked, the 32 WebSocket frames reach the server in one write, so it reads them together.
+    const socket = (raw as unknown as { _socket: Socket })._socket;
+    socket.cork();
+    for (let i = 0; i < 32; i++) raw.send(encodeFrame([{ ...vote, id: i + 1 }]));
+    socket.uncork();
+    await until(() => frames.slice(1).flatMap(messagesOf).length === 32, 5000, '32 responses');
+    expect(frames.length - 1).toBeLessThanOrEqual(4);
+  });
+
+  it('sends the answers a frame got before a handler closed the connection, then closes', async () => {
+    const address = await freeAddress();
+    const listener = track(new WebSocketTransport().server());
+    await listener.listen(address, (connection) => {
+      connection.handler(MessageType.vote, (request) => {
+        if (request.term === 2) void connection.close();
+        return { status: 'ok', term: request.term, voted: true };
+      });
+    });
+    const frames: Uint8Array[] = [];
+    const raw = new WebSocket(`ws://${address}/?v=1`);
+    cleanups.push(async () => raw.terminate());
+    raw.on('message', (data: Buffer) => frames.push(new Uint8Array(data)));
+    const closed = new Promise<number>((resolve) => raw.once('close', resolve));
+    await until(() => frames.length === 1, 5000, 'hello');
+    raw.send(
+      encodeFrame([
+        { ...vote, id: 1 },
+        { ...vote, term: 2, id: 2 },
+      ]),
+    );
+    expect(await closed).toBe(CloseCode.normal);
+    expect(
+      frames
+        .slice(1)
+        .flatMap(messagesOf)
+        .map((response) => response.id),
+    ).toEqual([1]);
   });
 
   it('splits a burst into several frames when one would be over the size limit', async () => {
