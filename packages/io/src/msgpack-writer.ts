@@ -20,25 +20,46 @@ export class MsgpackWriter {
   protected bytes: Uint8Array;
   protected view: DataView;
   protected pos = 0;
+  /** Where writing starts in `bytes` (see `writeInto`): 0 in the writer's own buffer. */
+  private origin = 0;
+  /** End of the room writes may use in `bytes`. */
+  private end: number;
 
   constructor(initialSize = 2048) {
     this.bytes = new Uint8Array(initialSize);
     this.view = new DataView(this.bytes.buffer);
+    this.end = initialSize;
   }
 
-  /** Starts over at the beginning of the scratch buffer. */
+  /** Starts over at the beginning of the scratch buffer (or of the room given to `writeInto`). */
   reset(): void {
-    this.pos = 0;
+    this.pos = this.origin;
   }
 
   /** Bytes written since `reset()`: a view of the scratch buffer, valid until the next write. */
   written(): Uint8Array {
-    return this.bytes.subarray(0, this.pos);
+    return this.bytes.subarray(this.origin, this.pos);
   }
 
   /** Bytes written since `reset()`. */
   get length(): number {
-    return this.pos;
+    return this.pos - this.origin;
+  }
+
+  /**
+   * Writes into `bytes` from `from` (and not past `to`) from now on, rather than into a scratch
+   * buffer of the writer's own: for a caller that wants an encoding where it will be used, in a
+   * frame being built say, and not copied there. A write that does not fit in the room moves
+   * what was written to a buffer of the writer's own (at the same offset), as the scratch buffer
+   * grows: `written()` then is not in `bytes` any more.
+   */
+  writeInto(bytes: Uint8Array, from: number, to: number): void {
+    if (bytes !== this.bytes) {
+      this.bytes = bytes;
+      this.view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+    }
+    this.origin = this.pos = from;
+    this.end = to;
   }
 
   /**
@@ -247,12 +268,15 @@ export class MsgpackWriter {
   }
 
   protected reserve(length: number): void {
-    const needed = this.pos + length;
-    if (needed <= this.bytes.length) return;
-    const grown = new Uint8Array(Math.max(needed, this.bytes.length * 2));
-    grown.set(this.bytes.subarray(0, this.pos));
+    if (this.pos + length <= this.end) return;
+    // What was written keeps its offset (`origin` onwards): positions handed out stay valid.
+    const origin = this.origin;
+    const room = Math.max(this.pos - origin + length, 2 * (this.end - origin));
+    const grown = new Uint8Array(origin + room);
+    grown.set(this.bytes.subarray(origin, this.pos), origin);
     this.bytes = grown;
     this.view = new DataView(grown.buffer);
+    this.end = grown.length;
   }
 }
 

@@ -94,6 +94,28 @@ describe('MsgpackWriter', () => {
     expect(small.length).toBe(8);
   });
 
+  it('writes into room it is given, and moves what it wrote out of it when it does not fit', () => {
+    const room = new Uint8Array(64).fill(0xee);
+    const into = new MsgpackWriter(0);
+    into.writeInto(room, 10, 30);
+    const header = into.placeholderMapHeader();
+    into.string('a');
+    into.number(1);
+    into.patchMapHeader(header, 1);
+    expect(into.written().buffer).toBe(room.buffer);
+    expect(into.written().byteOffset).toBe(10);
+    expect(decode(into.written())).toEqual({ a: 1 });
+    // Past the room's end (30): moved out, with the header written before the move patched right.
+    into.reset();
+    const big = into.placeholderMapHeader();
+    into.string('b');
+    into.binary(new Uint8Array(100).fill(7));
+    into.patchMapHeader(big, 1);
+    expect(into.written().buffer === room.buffer).toBe(false);
+    expect(decode(into.written())).toEqual({ b: new Uint8Array(100).fill(7) });
+    expect(room.subarray(30).every((byte) => byte === 0xee)).toBe(true); // nothing past the room
+  });
+
   it('refuses strings with lone surrogates (the stock encoder writes them two ways)', () => {
     expect(() => written((w) => w.string('a\ud800'))).toThrow(MsgpackWriteRefused);
   });

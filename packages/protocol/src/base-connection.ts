@@ -18,6 +18,7 @@ import {
   type ListenerRegistration,
   type Scheduler,
 } from '@copycat/common';
+import { type MsgpackWriter } from '@copycat/io';
 import { readFrame } from './codec.js';
 import { asCopycatError, errorResponse } from './errors.js';
 import { decodeMessages, encodeRequestWithId, encodeResponseBody } from './message-codec.js';
@@ -83,6 +84,19 @@ export abstract class BaseConnection implements Connection {
    */
   protected abstract transmit(type: MessageTypeValue, id: number, encoded: Uint8Array): void | Promise<void>;
 
+  /**
+   * Where the next message may be encoded in place (in the frame a transport is building, say,
+   * so that `transmit` need not copy it there), or `undefined` for the codec's scratch buffer.
+   * Each writer given is followed by `encoded()` once the message is transmitted or given up
+   * (it failed to encode, or `transmit` threw); in between, `encoded` may or may not lie in it.
+   */
+  protected encodeTarget(): MsgpackWriter | undefined {
+    return undefined;
+  }
+
+  /** The message last encoded into the writer of `encodeTarget()` was transmitted or given up. */
+  protected encoded(): void {}
+
   /** Releases the underlying channel after `close()`; idempotent. */
   protected abstract closeTransport(): Promise<void>;
 
@@ -110,16 +124,31 @@ export abstract class BaseConnection implements Connection {
       );
     }
     const id = this.nextId();
+    const target = this.encodeTarget();
+    try {
+      return this.sendEncoded(id, request, target, options);
+    } finally {
+      if (target !== undefined) this.encoded();
+    }
+  }
+
+  private sendEncoded<R extends OutgoingRequest>(
+    id: number,
+    request: R,
+    target: MsgpackWriter | undefined,
+    options: SendOptions | undefined,
+  ): Promise<ResponseFor<R>> {
     let encoded: Uint8Array;
     try {
       // Checked here, a malformed request points at the code that built it, not at the peer. The
       // id is written apart from the request: no copy of the request is made to add it.
-      encoded = encodeRequestWithId(id, request);
+      encoded = encodeRequestWithId(id, request, target);
     } catch (error) {
       return Promise.reject(asCopycatError(error));
     }
     const type = request.type;
     const timeout = options?.timeout ?? this.requestTimeout;
+    // The executor runs at once: the message is transmitted before this returns.
     return new Promise<Response>((resolve, reject) => {
       const deadline = this.scheduler.now() + timeout;
       this.pending.set(id, { type, timeout, deadline, resolve, reject });
@@ -347,11 +376,29 @@ export abstract class BaseConnection implements Connection {
     body: ResponseBody<RequestType> | ErrorResponseBody,
   ): void {
     if (this.closeEvent !== undefined) return;
+    const target = this.encodeTarget();
+    let tooLarge: CopycatError | undefined;
+    try {
+      tooLarge = this.answerEncoded(type, id, body, target);
+    } finally {
+      if (target !== undefined) this.encoded();
+    }
+    // The requester still gets an answer, and the connection stays up.
+    if (tooLarge !== undefined) this.answer(undefined, id, errorResponse(tooLarge));
+  }
+
+  /** `answer`, encoding into `target`; returns the error to answer with instead, if any. */
+  private answerEncoded(
+    type: RequestType | undefined,
+    id: number,
+    body: ResponseBody<RequestType> | ErrorResponseBody,
+    target: MsgpackWriter | undefined,
+  ): CopycatError | undefined {
     // The envelope (type, id) is written apart from the body: no object is made per response.
     let ok = false;
     let encoded: Uint8Array;
     try {
-      encoded = encodeResponseBody(type, id, body);
+      encoded = encodeResponseBody(type, id, body, target);
       ok = body.status === 'ok';
     } catch (error) {
       const internal = new InternalError(
@@ -361,19 +408,16 @@ export abstract class BaseConnection implements Connection {
       );
       this.reportError(internal);
       ok = false;
-      encoded = encodeResponseBody(undefined, id, errorResponse(internal));
+      encoded = encodeResponseBody(undefined, id, errorResponse(internal), target);
     }
     try {
       this.transmit(MessageType.response, id, encoded) as void;
     } catch (error) {
       const copycatError = asCopycatError(error);
-      if (ok && copycatError.code === 'FRAME_TOO_LARGE') {
-        // The requester still gets an answer, and the connection stays up.
-        this.answer(undefined, id, errorResponse(copycatError));
-      } else {
-        this.reportError(copycatError);
-      }
+      if (ok && copycatError.code === 'FRAME_TOO_LARGE') return copycatError;
+      this.reportError(copycatError);
     }
+    return undefined;
   }
 
   private shutdown(event: CloseEvent, error: CopycatError): void {

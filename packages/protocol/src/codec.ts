@@ -14,7 +14,7 @@
  * that were encoded one by one.
  */
 import { ProtocolError } from '@copycat/common';
-import { Serializer } from '@copycat/io';
+import { MsgpackWriter, Serializer } from '@copycat/io';
 import { isPlainObject, show } from './schema.js';
 import { type Message } from './messages/index.js';
 
@@ -117,6 +117,8 @@ const HEADER_ROOM = 5;
 /** Size of the slabs `FrameBuilder`s carve frames from. */
 const SLAB_SIZE = 64 * 1024;
 const EMPTY: Uint8Array = new Uint8Array(0);
+/** Room held for a message encoded in place (`FrameBuilder.encoder`); a bigger one moves out. */
+const ENCODE_ROOM = 8 * 1024;
 
 /**
  * The slab frames are carved from, shared by every `FrameBuilder` of the process: bump
@@ -146,6 +148,10 @@ export class FrameBuilder {
   /** End of the room this builder holds in its slab. */
   private limit = 0;
   private count = 0;
+  /** Encodes messages in place (see `encoder`). */
+  private readonly writer = new MsgpackWriter(0);
+  /** Where the message being encoded in place starts in `slab`, or -1 when none is. */
+  private encodingAt = -1;
 
   /** Messages in the frame being built. */
   get messages(): number {
@@ -162,9 +168,48 @@ export class FrameBuilder {
     return frameSize(this.count + 1, this.bodyBytes + length);
   }
 
-  /** Appends a message's encoding (copied: `message` may be reused afterwards). */
+  /**
+   * A writer that encodes the next message straight into the frame this builder would start
+   * with it, so that `add`, given what it wrote, takes it without copying it; `undefined` when
+   * that cannot be (messages are gathered already, or one is being encoded in place). Each
+   * writer given is followed by `encoded()` once its message was added or given up.
+   */
+  encoder(): MsgpackWriter | undefined {
+    if (this.count > 0 || this.encodingAt >= 0) return undefined;
+    this.hold(HEADER_ROOM + 1 + ENCODE_ROOM, 0);
+    this.encodingAt = this.start + HEADER_ROOM + 1;
+    this.writer.writeInto(this.slab, this.encodingAt, this.limit);
+    return this.writer;
+  }
+
+  /** The message of `encoder()` was added or given up: room held for nothing is free again. */
+  encoded(): void {
+    if (this.encodingAt < 0) return;
+    this.encodingAt = -1;
+    if (this.count === 0) this.release();
+  }
+
+  /**
+   * Appends a message's encoding: copied (`message` may be reused afterwards), unless it is what
+   * the writer of `encoder()` wrote in place.
+   */
   add(message: Uint8Array): void {
     const length = message.length;
+    if (this.encodingAt >= 0 && this.count === 0) {
+      const at = this.encodingAt;
+      if (message.buffer === this.slab.buffer && message.byteOffset === this.slab.byteOffset + at) {
+        // Written in place (and within the room: a bigger one moves out of it): only the
+        // version goes in front.
+        this.end = at - 1;
+        this.slab[this.end++] = PROTOCOL_VERSION;
+        this.end += length;
+        this.count = 1;
+        return;
+      }
+      // Another message, sent while the one in place is being encoded (by a getter of it): it
+      // must not land where that one is still being written. The room stays carved, unused.
+      if (this.writer.buffer === this.slab) this.detach();
+    }
     if (this.count === 0) {
       this.hold(HEADER_ROOM + 1 + length, 0);
       this.end = this.start + HEADER_ROOM;
@@ -188,6 +233,12 @@ export class FrameBuilder {
     const frame = this.slab.subarray(from, this.end);
     this.release();
     return frame;
+  }
+
+  /** Lets go of the room held without giving it back to the slab. */
+  private detach(): void {
+    this.slab = EMPTY;
+    this.start = this.end = this.limit = 0;
   }
 
   /** Drops the messages added since the last `take()`. */

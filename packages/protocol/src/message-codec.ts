@@ -66,15 +66,17 @@ reader.remember([
  * it at once). Throws the `ProtocolError` of `validateRequest` if the request is malformed.
  */
 export function encodeRequest(request: Request): Uint8Array {
-  return encodeRequestWith(undefined, request);
+  return encodeRequestWith(undefined, request, undefined);
 }
 
 /**
  * `encodeRequest` for `request` with id `id` (not the request's own `id`, if it has one): what a
  * connection sends, without copying the caller's request into a new object to add the id.
+ * Written `into` a writer the caller gives (see `MsgpackWriter.writeInto`), else into the
+ * codec's scratch buffer.
  */
-export function encodeRequestWithId(id: number, request: OutgoingRequest): Uint8Array {
-  return encodeRequestWith(id, asPlainObject(request));
+export function encodeRequestWithId(id: number, request: OutgoingRequest, into?: MsgpackWriter): Uint8Array {
+  return encodeRequestWith(id, asPlainObject(request), into);
 }
 
 /**
@@ -82,20 +84,22 @@ export function encodeRequestWithId(id: number, request: OutgoingRequest): Uint8
  * whose type is unknown), as `encodeRequest`. Throws the `ProtocolError` of `validateResponse`.
  */
 export function encodeResponse(type: RequestType | undefined, response: Response): Uint8Array {
-  return encodeResponseWith(type, undefined, undefined, response);
+  return encodeResponseWith(type, undefined, undefined, response, undefined);
 }
 
 /**
  * `encodeResponse` for the response to request `id` whose body (`status` and the fields after
  * it) is `body`: the envelope is written from the arguments, not copied into a new object, and
- * is not taken from the body (a body's own `type` or `id` is not written).
+ * is not taken from the body (a body's own `type` or `id` is not written). Written `into` a
+ * writer the caller gives, as `encodeRequestWithId`.
  */
 export function encodeResponseBody(
   type: RequestType | undefined,
   id: number,
   body: ResponseBody<RequestType> | ErrorResponseBody,
+  into?: MsgpackWriter,
 ): Uint8Array {
-  return encodeResponseWith(type, MessageType.response, id, asPlainObject(body));
+  return encodeResponseWith(type, MessageType.response, id, asPlainObject(body), into);
 }
 
 /**
@@ -107,11 +111,15 @@ function asPlainObject<T>(value: T): T {
 }
 
 /** Encodes a request, its id given apart or (`undefined`) its own. */
-function encodeRequestWith(id: number | undefined, request: OutgoingRequest | Request): Uint8Array {
+function encodeRequestWith(
+  id: number | undefined,
+  request: OutgoingRequest | Request,
+  into: MsgpackWriter | undefined,
+): Uint8Array {
   const type = isPlainObject(request) ? request.type : undefined;
   if (!isRequestType(type)) validateRequest(withEnvelope(request, undefined, id)); // throws, naming the problem
   const schema = REQUESTS[type as RequestType];
-  return encodeChecked(schema, schema, request, undefined, id, REQUEST_PATHS[type as RequestType]);
+  return encodeChecked(schema, schema, request, undefined, id, REQUEST_PATHS[type as RequestType], into);
 }
 
 /** Encodes a response, its envelope (`type`, `id`) given apart or (`undefined`) its own. */
@@ -120,12 +128,13 @@ function encodeResponseWith(
   envelopeType: number | undefined,
   id: number | undefined,
   response: unknown,
+  into: MsgpackWriter | undefined,
 ): Uint8Array {
   const error = type === undefined || (isPlainObject(response) && response.status === 'error');
   const schema: Schema<unknown> = type === undefined ? errorResponse : RESPONSES[type];
   const writes = error ? errorResponse : RESPONSES[type].ok;
   const path = type === undefined ? 'response' : RESPONSE_PATHS[type];
-  return encodeChecked(writes, schema, response, envelopeType, id, path);
+  return encodeChecked(writes, schema, response, envelopeType, id, path, into);
 }
 
 /** Set while `writer` is in use: a getter of a message being encoded may encode another one. */
@@ -142,11 +151,13 @@ function encodeChecked(
   type: number | undefined,
   id: number | undefined,
   path: string,
+  given: MsgpackWriter | undefined,
 ): Uint8Array {
-  // A message encoded while another one is (by a getter of it) gets a writer of its own.
-  const nested = writing;
-  const into = nested ? new MsgpackWriter(256) : writer;
-  writing = true;
+  // The shared writer, unless the caller gave one, or a message is encoded while another one is
+  // (by a getter of it): that one gets a writer of its own.
+  const shared = given === undefined && !writing;
+  const into = given ?? (shared ? writer : new MsgpackWriter(256));
+  if (shared) writing = true;
   try {
     into.reset();
     let written = false;
@@ -162,7 +173,7 @@ function encodeChecked(
     // generic path writes it, without the fields the schema does not know.
     return serializer.encodeShared(knownFields(writes, whole));
   } finally {
-    if (!nested) writing = false;
+    if (shared) writing = false;
   }
 }
 

@@ -20,7 +20,7 @@ import {
   type VoteResponse,
 } from '@copycat/protocol';
 import { SAMPLE_REQUESTS, SAMPLE_RESPONSES } from './fixtures.js';
-import { pipe } from './pipe.js';
+import { inPlacePipe, pipe } from './pipe.js';
 
 const scheduler = new SystemScheduler();
 const vote = SAMPLE_REQUESTS[MessageType.vote];
@@ -267,6 +267,38 @@ describe('BaseConnection', () => {
       code: 'FRAME_TOO_LARGE',
     });
     expect(a.closed).toBe(false);
+    await a.close();
+  });
+
+  it('gives up every writer a transport lends for encoding in place, whatever becomes of the message', async () => {
+    const [a, b] = inPlacePipe(scheduler, 2048);
+    b.handler(MessageType.vote, (request) =>
+      request.term === 2
+        ? ({ status: 'ok', term: 'x' } as never)
+        : { status: 'ok', term: request.term, voted: true },
+    );
+    b.handler(MessageType.command, () => ({
+      ...SAMPLE_RESPONSES[MessageType.command],
+      result: new Uint8Array(4096), // over the frame limit: answered with FRAME_TOO_LARGE
+    }));
+    b.handler(MessageType.append, (request) => ({
+      status: 'ok',
+      term: 1,
+      succeeded: true,
+      lastLogIndex: request.entries.length, // a request bigger than the room lent: moved out of it
+    }));
+    expect(await a.send(vote)).toMatchObject({ status: 'ok', voted: true });
+    expect(await a.send({ ...vote, term: 2 })).toMatchObject({ error: { code: 'INTERNAL_ERROR' } });
+    expect(await a.send(SAMPLE_REQUESTS[MessageType.command])).toMatchObject({
+      error: { code: 'FRAME_TOO_LARGE' },
+    });
+    expect(await a.send({ ...append, entries: new Uint8Array(1500) })).toMatchObject({ lastLogIndex: 1500 });
+    await expect(a.send({ ...vote, term: -1 })).rejects.toBeInstanceOf(ProtocolError);
+    await expect(a.send({ ...append, entries: new Uint8Array(4096) })).rejects.toMatchObject({
+      code: 'FRAME_TOO_LARGE',
+    });
+    expect([a.given, b.given]).toEqual([6, 5]); // b: the FRAME_TOO_LARGE answer is a second message
+    expect([a.done, b.done]).toEqual([a.given, b.given]);
     await a.close();
   });
 

@@ -10,10 +10,12 @@ import {
   encodeFrame,
   encodeMessage,
   encodeMessageFrame,
+  encodeRequestWithId,
   mergeFrames,
   mergedFrameSize,
   messageFrameSize,
   validateRequest,
+  type CommandRequest,
   type Message,
 } from '@copycat/protocol';
 import { readEnvelope } from '../src/validate.js';
@@ -111,6 +113,105 @@ describe('frames', () => {
         },
       ),
       { numRuns: 200 },
+    );
+  });
+
+  it('a FrameBuilder takes a message encoded in place (encoder) without copying it', () => {
+    const builder = new FrameBuilder();
+    const writer = builder.encoder()!;
+    expect(builder.encoder()).toBeUndefined(); // one at a time
+    const bytes = encodeRequestWithId(7, SAMPLE_REQUESTS[MessageType.vote], writer);
+    builder.add(bytes);
+    builder.encoded();
+    expect(builder.encoder()).toBeUndefined(); // messages are gathered: the next ones are copied
+    const frame = builder.take()!;
+    expect(frame.buffer === bytes.buffer).toBe(true);
+    expect(frame.byteOffset + frame.length).toBe(bytes.byteOffset + bytes.length);
+    expect(decodeFrame(frame).messages).toEqual([{ ...SAMPLE_REQUESTS[MessageType.vote], id: 7 }]);
+    // Room held for a message given up is free again, for any builder: many give-ups, with
+    // frames of another builder in between, take no new slab.
+    // (Each give-up held 8 KiB: kept, 100 of them would fill a dozen 64 KiB slabs.)
+    const other = new FrameBuilder();
+    const slabs = new Set<ArrayBufferLike>();
+    for (let i = 0; i < 100; i++) {
+      encodeRequestWithId(1, SAMPLE_REQUESTS[MessageType.vote], builder.encoder());
+      builder.encoded();
+      other.add(encodeMessage(vote(8)));
+      slabs.add(other.take()!.buffer);
+    }
+    expect(slabs.size).toBeLessThanOrEqual(2);
+  });
+
+  it('a FrameBuilder keeps frames intact whatever is encoded in place, given up, outgrows its room or is sent meanwhile', () => {
+    const same = (a: Uint8Array, b: Uint8Array) => Buffer.from(a).equals(Buffer.from(b));
+    type Mode = 'copy' | 'in place' | 'given up' | 'nested';
+    fc.assert(
+      fc.property(
+        fc.array(
+          fc.record({
+            builder: fc.nat({ max: 2 }),
+            size: fc.oneof(fc.nat({ max: 200 }), fc.nat({ max: 20_000 })),
+            mode: fc.constantFrom<Mode>('copy', 'in place', 'given up', 'nested'),
+            take: fc.boolean(),
+          }),
+          { minLength: 1, maxLength: 60 },
+        ),
+        (steps) => {
+          const builders = [new FrameBuilder(), new FrameBuilder(), new FrameBuilder()];
+          const added: Message[][] = [[], [], []];
+          const frames: { frame: Uint8Array; messages: Message[] }[] = [];
+          const take = (i: number) => {
+            const frame = builders[i]!.take();
+            if (frame === undefined) return expect(added[i]).toEqual([]);
+            frames.push({ frame, messages: added[i]! });
+            added[i] = [];
+          };
+          let id = 0;
+          const command = (size: number): CommandRequest => ({
+            type: MessageType.command,
+            id: ++id,
+            session: 1,
+            sequence: id,
+            operation: new Uint8Array(size).fill(id % 256),
+            compaction: 'release',
+          });
+          steps.forEach(({ builder: i, size, mode, take: takeNow }) => {
+            const builder = builders[i]!;
+            const message = command(size);
+            if (mode === 'copy') {
+              builder.add(encodeMessage(message));
+              added[i]!.push(message);
+            } else {
+              const writer = builder.encoder();
+              let request: CommandRequest = message;
+              if (mode === 'nested') {
+                // A getter read halfway through the encoding sends another message meanwhile,
+                // on the same builder (and takes its frame when asked).
+                const other = command(size);
+                request = {
+                  ...message,
+                  get session() {
+                    builder.add(encodeMessage(other));
+                    added[i]!.push(other);
+                    if (takeNow) take(i);
+                    return 1;
+                  },
+                };
+              }
+              const bytes = encodeRequestWithId(message.id, request, writer);
+              if (mode !== 'given up') {
+                builder.add(bytes);
+                added[i]!.push(message);
+              }
+              if (writer !== undefined) builder.encoded();
+            }
+            if (takeNow) take(i);
+          });
+          for (let i = 0; i < builders.length; i++) take(i);
+          for (const { frame, messages } of frames) expect(same(frame, encodeFrame(messages))).toBe(true);
+        },
+      ),
+      { numRuns: 300 },
     );
   });
 

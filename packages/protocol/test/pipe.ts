@@ -1,6 +1,6 @@
 /** A minimal transport for testing `BaseConnection`: two connected ends, frames delivered by the scheduler. */
 import { ConnectionError, FrameTooLargeError, type Scheduler } from '@copycat/common';
-import { Serializer } from '@copycat/io';
+import { MsgpackWriter, Serializer } from '@copycat/io';
 import { BaseConnection, messageFrame, type Message } from '@copycat/protocol';
 
 const serializer = new Serializer();
@@ -43,9 +43,41 @@ export class PipeEnd extends BaseConnection {
   }
 }
 
+/**
+ * A `PipeEnd` that has messages encoded in place (`encodeTarget`), into room of its own much
+ * smaller than some messages, and counts the writers it gave and the `encoded()` calls.
+ */
+export class InPlaceEnd extends PipeEnd {
+  given = 0;
+  done = 0;
+  private open = false;
+  private readonly room = new Uint8Array(4096);
+  private readonly writer = new MsgpackWriter(0);
+
+  protected override encodeTarget(): MsgpackWriter | undefined {
+    if (this.open) return undefined;
+    this.open = true;
+    this.given++;
+    this.writer.writeInto(this.room, 16, 1024);
+    return this.writer;
+  }
+
+  protected override encoded(): void {
+    this.open = false;
+    this.done++;
+  }
+}
+
 export function pipe(scheduler: Scheduler, maxFrameSize?: number): [PipeEnd, PipeEnd] {
-  const a = new PipeEnd(scheduler, maxFrameSize);
-  const b = new PipeEnd(scheduler, maxFrameSize);
+  return link(new PipeEnd(scheduler, maxFrameSize), new PipeEnd(scheduler, maxFrameSize));
+}
+
+/** Two `InPlaceEnd`s connected. */
+export function inPlacePipe(scheduler: Scheduler, maxFrameSize?: number): [InPlaceEnd, InPlaceEnd] {
+  return link(new InPlaceEnd(scheduler, maxFrameSize), new InPlaceEnd(scheduler, maxFrameSize));
+}
+
+function link<T extends PipeEnd>(a: T, b: T): [T, T] {
   a.peer = b;
   b.peer = a;
   return [a, b];

@@ -14,6 +14,7 @@ import {
   messageTypeName,
   type MessageTypeValue,
 } from '@copycat/protocol';
+import { type MsgpackWriter } from '@copycat/io';
 import { CloseCode, closeError } from './close-codes.js';
 import { type Settings } from './options.js';
 import { type FrameSocket } from './socket.js';
@@ -99,7 +100,8 @@ export class WebSocketConnection extends BaseConnection {
   }
 
   protected transmit(type: MessageTypeValue, id: number, bytes: Uint8Array): void | Promise<void> {
-    // `bytes` is the codec's scratch: copied into a frame (or kept as a copy) before returning.
+    // `bytes` is the codec's scratch, or room of the frame being built (`encodeTarget`): added to
+    // a frame (or kept as a copy) before returning.
     const size = messageFrameSize(bytes.length);
     if (size > this.settings.maxFrameSize) {
       const what = type === MessageType.response ? 'response' : `${messageTypeName(type)} request`;
@@ -127,6 +129,16 @@ export class WebSocketConnection extends BaseConnection {
       this.blocked.push({ id, bytes: copy, resolve, reject });
       this.pollDrain();
     });
+  }
+
+  // Messages are encoded straight into the frame they start (when none is being gathered):
+  // `enqueue` then sends the frame without copying the message into it.
+  protected override encodeTarget(): MsgpackWriter | undefined {
+    return this.queue.encoder();
+  }
+
+  protected override encoded(): void {
+    this.queue.encoded();
   }
 
   protected override abandon(id: number): CopycatError | undefined {
