@@ -204,6 +204,9 @@ export class FrameBuilder {
         this.slab[this.end++] = PROTOCOL_VERSION;
         this.end += length;
         this.count = 1;
+        // The frame may gather more messages before it is taken: the room it did not use goes
+        // back now (unless someone carved after it), and it grows on demand like any other.
+        if (this.slab === pool.slab && this.limit === pool.used) pool.used = this.limit = this.end;
         return;
       }
       // Another message, sent while the one in place is being encoded (by a getter of it): it

@@ -170,8 +170,13 @@ function encodeChecked(
     // The rare path: the whole message as one object, checked (throws if it does not fit its schema).
     const whole = check(schema, withEnvelope(message, type, id), path) as Record<string, unknown>;
     // It fits, but holds what only the generic path writes (a string with lone surrogates): the
-    // generic path writes it, without the fields the schema does not know.
-    return serializer.encodeShared(knownFields(writes, whole));
+    // generic path writes it, without the fields the schema does not know (into the writer the
+    // caller gave, if any, where the caller expects it).
+    const generic = serializer.encodeShared(knownFields(writes, whole));
+    if (given === undefined) return generic;
+    into.reset();
+    into.raw(generic);
+    return into.written();
   } finally {
     if (shared) writing = false;
   }
