@@ -23,6 +23,39 @@ import { SAMPLE_REQUESTS, anyRequest } from './fixtures.js';
 
 const vote = (id: number): Message => ({ ...SAMPLE_REQUESTS[MessageType.vote], id });
 
+/** A step of the FrameBuilder properties: which of three builders, a payload size, whether to take the frame. */
+const stepFields = (maxSize: number) => ({
+  builder: fc.nat({ max: 2 }),
+  size: fc.oneof(fc.nat({ max: 200 }), fc.nat({ max: maxSize })),
+  take: fc.boolean(),
+});
+
+/**
+ * Three builders used at once (as connections gathering frames in the same tick), and the frames
+ * taken from them with the messages each must hold.
+ */
+function threeBuilders() {
+  const builders = [new FrameBuilder(), new FrameBuilder(), new FrameBuilder()];
+  const added: Message[][] = [[], [], []];
+  const frames: { frame: Uint8Array; messages: Message[] }[] = [];
+  const take = (i: number) => {
+    const expectedSize = builders[i]!.size;
+    const frame = builders[i]!.take();
+    if (frame === undefined) return expect(added[i]).toEqual([]);
+    expect(frame.length).toBe(expectedSize);
+    frames.push({ frame, messages: added[i]! });
+    added[i] = [];
+  };
+  /** Takes what is left, then checks that every frame is intact: none was written over. */
+  const finish = () => {
+    for (let i = 0; i < builders.length; i++) take(i);
+    // Compared as Buffers: toEqual walks large typed arrays element by element (slow).
+    for (const { frame, messages } of frames)
+      expect(Buffer.from(frame).equals(Buffer.from(encodeFrame(messages)))).toBe(true);
+  };
+  return { builders, added, take, finish };
+}
+
 describe('frames', () => {
   it('are one msgpack array: the protocol version, then the messages', () => {
     const frame = encodeFrame([vote(1)]);
@@ -60,34 +93,13 @@ describe('frames', () => {
   });
 
   it('a FrameBuilder builds the frame of the messages added, with one copy of each', () => {
-    const same = (a: Uint8Array, b: Uint8Array) => Buffer.from(a).equals(Buffer.from(b));
     fc.assert(
       fc.property(
-        // Several builders at once, as connections gathering frames in the same tick, with
-        // messages from a few bytes to over a slab (64 KiB), taken at random points.
-        fc.array(
-          fc.record({
-            builder: fc.nat({ max: 2 }),
-            size: fc.oneof(fc.nat({ max: 200 }), fc.nat({ max: 100_000 })),
-            take: fc.boolean(),
-          }),
-          { minLength: 1, maxLength: 60 },
-        ),
+        // Several builders at once, with messages from a few bytes to over a slab (64 KiB), taken
+        // at random points.
+        fc.array(fc.record(stepFields(100_000)), { minLength: 1, maxLength: 60 }),
         (steps) => {
-          const builders = [new FrameBuilder(), new FrameBuilder(), new FrameBuilder()];
-          const added: Message[][] = [[], [], []];
-          const frames: { frame: Uint8Array; messages: Message[] }[] = [];
-          const take = (i: number) => {
-            const expectedSize = builders[i]!.size;
-            const frame = builders[i]!.take();
-            if (frame === undefined) {
-              expect(added[i]).toEqual([]);
-              return;
-            }
-            expect(frame.length).toBe(expectedSize);
-            frames.push({ frame, messages: added[i]! });
-            added[i] = [];
-          };
+          const { builders, added, take, finish } = threeBuilders();
           steps.forEach(({ builder, size, take: takeNow }, n) => {
             const message: Message = {
               type: MessageType.command,
@@ -107,9 +119,7 @@ describe('frames', () => {
             added[builder]!.push(message);
             if (takeNow) take(builder);
           });
-          for (let i = 0; i < builders.length; i++) take(i);
-          // Every frame is intact after all the others were built: none was written over.
-          for (const { frame, messages } of frames) expect(same(frame, encodeFrame(messages))).toBe(true);
+          finish();
         },
       ),
       { numRuns: 200 },
@@ -174,29 +184,18 @@ describe('frames', () => {
   });
 
   it('a FrameBuilder keeps frames intact whatever is encoded in place, given up, outgrows its room or is sent meanwhile', () => {
-    const same = (a: Uint8Array, b: Uint8Array) => Buffer.from(a).equals(Buffer.from(b));
     type Mode = 'copy' | 'in place' | 'given up' | 'nested';
     fc.assert(
       fc.property(
         fc.array(
           fc.record({
-            builder: fc.nat({ max: 2 }),
-            size: fc.oneof(fc.nat({ max: 200 }), fc.nat({ max: 20_000 })),
+            ...stepFields(20_000),
             mode: fc.constantFrom<Mode>('copy', 'in place', 'given up', 'nested'),
-            take: fc.boolean(),
           }),
           { minLength: 1, maxLength: 60 },
         ),
         (steps) => {
-          const builders = [new FrameBuilder(), new FrameBuilder(), new FrameBuilder()];
-          const added: Message[][] = [[], [], []];
-          const frames: { frame: Uint8Array; messages: Message[] }[] = [];
-          const take = (i: number) => {
-            const frame = builders[i]!.take();
-            if (frame === undefined) return expect(added[i]).toEqual([]);
-            frames.push({ frame, messages: added[i]! });
-            added[i] = [];
-          };
+          const { builders, added, take, finish } = threeBuilders();
           let id = 0;
           const command = (size: number): CommandRequest => ({
             type: MessageType.command,
@@ -238,8 +237,7 @@ describe('frames', () => {
             }
             if (takeNow) take(i);
           });
-          for (let i = 0; i < builders.length; i++) take(i);
-          for (const { frame, messages } of frames) expect(same(frame, encodeFrame(messages))).toBe(true);
+          finish();
         },
       ),
       { numRuns: 300 },

@@ -98,6 +98,16 @@ async function client(
   return transportClient.connect(address);
 }
 
+/** A raw `ws` client of a Copycat server, once it has the hello: the frames it got (hello first). */
+async function rawClient(address: string) {
+  const frames: Uint8Array[] = [];
+  const raw = new WebSocket(`ws://${address}/?v=1`);
+  cleanups.push(async () => raw.terminate());
+  raw.on('message', (data: Buffer) => frames.push(new Uint8Array(data)));
+  await until(() => frames.length === 1, 5000, 'hello');
+  return { raw, frames };
+}
+
 /** Decodes the messages of a binary frame. */
 function messagesOf(frame: Uint8Array): Message[] {
   return decodeFrame(frame).messages as Message[];
@@ -147,11 +157,7 @@ describe('coalescing', () => {
 
   it('answers the requests of one frame in as few frames', async () => {
     const { address } = await server();
-    const frames: Uint8Array[] = [];
-    const raw = new WebSocket(`ws://${address}/?v=1`);
-    cleanups.push(async () => raw.terminate());
-    raw.on('message', (data: Buffer) => frames.push(new Uint8Array(data)));
-    await until(() => frames.length === 1, 5000, 'hello');
+    const { raw, frames } = await rawClient(address);
     raw.send(encodeFrame(Array.from({ length: 64 }, (_, i): Message => ({ ...vote, id: i + 1 }))));
     await until(() => frames.slice(1).flatMap(messagesOf).length === 64, 5000, '64 responses');
     expect(frames.length - 1).toBeLessThanOrEqual(64 / 8);
@@ -164,11 +170,7 @@ describe('coalescing', () => {
 
   it('answers frames that arrive together (one read) in a few frames, not one per frame', async () => {
     const { address } = await server();
-    const frames: Uint8Array[] = [];
-    const raw = new WebSocket(`ws://${address}/?v=1`);
-    cleanups.push(async () => raw.terminate());
-    raw.on('message', (data: Buffer) => frames.push(new Uint8Array(data)));
-    await until(() => frames.length === 1, 5000, 'hello');
+    const { raw, frames } = await rawClient(address);
     // Corked, the 32 WebSocket frames reach the server in one write, so it reads them together.
     const socket = (raw as unknown as { _socket: Socket })._socket;
     socket.cork();
@@ -187,12 +189,8 @@ describe('coalescing', () => {
         return { status: 'ok', term: request.term, voted: true };
       });
     });
-    const frames: Uint8Array[] = [];
-    const raw = new WebSocket(`ws://${address}/?v=1`);
-    cleanups.push(async () => raw.terminate());
-    raw.on('message', (data: Buffer) => frames.push(new Uint8Array(data)));
+    const { raw, frames } = await rawClient(address);
     const closed = new Promise<number>((resolve) => raw.once('close', resolve));
-    await until(() => frames.length === 1, 5000, 'hello');
     raw.send(
       encodeFrame([
         { ...vote, id: 1 },
