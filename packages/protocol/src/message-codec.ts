@@ -33,7 +33,7 @@ import {
   type ResponseBody,
 } from './messages/index.js';
 import { COMPACTION_MODES, CONSISTENCY_LEVELS } from './operations.js';
-import { check, isPlainObject, matches, type ObjectSchema, type Schema } from './schema.js';
+import { check, isPlainObject, readIfNext, type ObjectSchema, type Schema } from './schema.js';
 import {
   REQUESTS,
   REQUEST_PATHS,
@@ -243,14 +243,6 @@ const STATUS_KEY = encodeString('status');
 const OK = encodeString('ok');
 const ERROR = encodeString('error');
 
-/** Whether the next bytes are `encoded`; if so, reads past them. */
-function nextIs(encoded: Uint8Array): boolean {
-  const at = reader.position;
-  if (!matches(reader.input, at, encoded)) return false;
-  reader.position = at + encoded.length;
-  return true;
-}
-
 function readMessage(
   requestTypeOf: (id: number) => RequestType | undefined,
   messages: (Request | Response)[],
@@ -258,7 +250,7 @@ function readMessage(
 ): void {
   // Envelope keys written another way (a longer string format, say) are left to the generic path.
   const entries = reader.readMapHeader();
-  if (entries === 0 || !nextIs(TYPE_KEY)) throw READ_REFUSED;
+  if (entries === 0 || !readIfNext(reader, TYPE_KEY)) throw READ_REFUSED;
   const type = reader.readNumber();
   if (type !== MessageType.response) {
     if (!isRequestType(type)) throw READ_REFUSED;
@@ -268,10 +260,10 @@ function readMessage(
     requestsRead++;
     return;
   }
-  if (entries < 3 || !nextIs(ID_KEY)) throw READ_REFUSED;
+  if (entries < 3 || !readIfNext(reader, ID_KEY)) throw READ_REFUSED;
   const id = reader.readNumber();
-  if (!(Number.isSafeInteger(id) && id > 0) || !nextIs(STATUS_KEY)) throw READ_REFUSED;
-  const status = nextIs(OK) ? 'ok' : nextIs(ERROR) ? 'error' : undefined;
+  if (!(Number.isSafeInteger(id) && id > 0) || !readIfNext(reader, STATUS_KEY)) throw READ_REFUSED;
+  const status = readIfNext(reader, OK) ? 'ok' : readIfNext(reader, ERROR) ? 'error' : undefined;
   if (status === undefined) throw READ_REFUSED;
   const requestType = requestTypeOf(id);
   if (requestType === undefined) {

@@ -144,20 +144,20 @@ export const bytes: Schema<Uint8Array> = {
 const SMALL_ENUMERATION = 8;
 
 export function oneOf<const T extends string | number>(values: readonly T[]): Schema<T> {
-  const set = new Set<unknown>(values);
-  const list: readonly unknown[] = [...values];
+  const small = values.length <= SMALL_ENUMERATION;
+  const set = small ? undefined : new Set<unknown>(values);
   // A value read from a frame is usually the very string object of the schema (the reader hands
   // remembered strings back as they are), so the loop's comparisons are mostly pointer checks.
   const allowed =
-    list.length <= SMALL_ENUMERATION
+    set === undefined
       ? (value: unknown) => {
-          for (let i = 0; i < list.length; i++) if (list[i] === value) return true;
+          for (let i = 0; i < values.length; i++) if (values[i] === value) return true;
           return false;
         }
       : (value: unknown) => set.has(value);
   const expected = `one of ${values.map((v) => JSON.stringify(v)).join(', ')}`;
   // Small enumerations only: matching each value in turn is cheaper than a lookup for a few.
-  const strings = list.length <= SMALL_ENUMERATION ? values.filter((v) => typeof v === 'string') : [];
+  const strings = small ? values.filter((v) => typeof v === 'string') : [];
   const encodedStrings = strings.map(encodeString);
   return {
     expected,
@@ -173,15 +173,8 @@ export function oneOf<const T extends string | number>(values: readonly T[]): Sc
     read(reader) {
       // The strings as our encoder writes them are matched byte for byte (no string is read and
       // looked up); anything else (a number, another string format) is read and checked.
-      const input = reader.input;
-      const at = reader.position;
-      for (let i = 0; i < encodedStrings.length; i++) {
-        const encoded = encodedStrings[i]!;
-        if (matches(input, at, encoded)) {
-          reader.position = at + encoded.length;
-          return strings[i]!;
-        }
-      }
+      for (let i = 0; i < encodedStrings.length; i++)
+        if (readIfNext(reader, encodedStrings[i]!)) return strings[i]!;
       const value = reader.readScalar();
       if (!allowed(value)) throw READ_REFUSED;
       return value as T;
@@ -189,11 +182,14 @@ export function oneOf<const T extends string | number>(values: readonly T[]): Sc
   };
 }
 
-/** Whether `bytes` holds `expected` at `at`. */
-export function matches(bytes: Uint8Array, at: number, expected: Uint8Array): boolean {
-  const length = expected.length;
+/** Whether the next bytes of `reader` are `encoded` (an item as our encoder writes it); if so, reads past them. */
+export function readIfNext(reader: MsgpackReader, encoded: Uint8Array): boolean {
+  const bytes = reader.input;
+  const at = reader.position;
+  const length = encoded.length;
   if (at + length > bytes.length) return false;
-  for (let i = 0; i < length; i++) if (bytes[at + i] !== expected[i]) return false;
+  for (let i = 0; i < length; i++) if (bytes[at + i] !== encoded[i]) return false;
+  reader.position = at + length;
   return true;
 }
 
