@@ -9,3 +9,4 @@ export {
 } from './serializer.js';
 export { MsgpackReader, MsgpackReadRefused, READ_REFUSED } from './msgpack-reader.js';
 export { MsgpackWriter, MsgpackWriteRefused, encodeString } from './msgpack-writer.js';
+export { copyInto, viewOf } from './byte-views.js';

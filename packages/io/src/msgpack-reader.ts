@@ -10,6 +10,8 @@
  * (and explains) what it is.
  */
 
+import { viewOf } from './byte-views.js';
+
 /** Thrown by a reader for input it does not handle; see the module comment. */
 export class MsgpackReadRefused extends Error {}
 /** Thrown as is (no stack trace to capture): refusals are control flow, not bugs. */
@@ -293,7 +295,7 @@ export class MsgpackReader {
   protected binaryOf(size: number): Uint8Array {
     const start = this.pos;
     this.advance(size);
-    return this.bytes.subarray(start, start + size);
+    return viewOf(this.bytes, start, start + size);
   }
 
   protected u8(): number {

@@ -7,6 +7,8 @@
  * integer format; float64 for other numbers and for -0, which the `Serializer` keeps).
  */
 
+import { copyInto, viewOf } from './byte-views.js';
+
 const textEncoder = new TextEncoder();
 // `String.prototype.isWellFormed` (ES2024: Node 20, current browsers); without it, strings
 // other than ASCII are refused (see `string`).
@@ -24,6 +26,8 @@ export class MsgpackWriter {
   private origin = 0;
   /** End of the room writes may use in `bytes`. */
   private end: number;
+  /** What `written()` returned last (see `isLastWritten`). */
+  private last: Uint8Array | undefined;
 
   constructor(initialSize = 2048) {
     this.bytes = new Uint8Array(initialSize);
@@ -38,7 +42,15 @@ export class MsgpackWriter {
 
   /** Bytes written since `reset()`: a view of the scratch buffer, valid until the next write. */
   written(): Uint8Array {
-    return this.bytes.subarray(this.origin, this.pos);
+    return (this.last = viewOf(this.bytes, this.origin, this.pos));
+  }
+
+  /**
+   * Whether `bytes` is the very view `written()` returned last since `writeInto` (an identity
+   * check: cheaper than comparing buffers and offsets, which are calls into the runtime).
+   */
+  isLastWritten(bytes: Uint8Array): boolean {
+    return bytes === this.last;
   }
 
   /** Bytes written since `reset()`. */
@@ -58,6 +70,7 @@ export class MsgpackWriter {
       this.bytes = bytes;
       this.view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
     }
+    this.last = undefined;
     this.origin = this.pos = from;
     this.end = to;
   }
@@ -87,7 +100,7 @@ export class MsgpackWriter {
     const at = this.pos;
     // A loop beats `set` (a call into the runtime) for a few bytes, as for map keys.
     if (length <= 32) for (let i = 0; i < length; i++) bytes[at + i] = value[i]!;
-    else bytes.set(value, at);
+    else copyInto(bytes, value, at);
     this.pos = at + length;
   }
 
@@ -191,7 +204,8 @@ export class MsgpackWriter {
   }
 
   binary(value: Uint8Array): void {
-    const size = value.byteLength;
+    // `length`, not `byteLength`: V8 inlines the one and calls out for the other.
+    const size = value.length;
     this.reserve(5 + size);
     const bytes = this.bytes;
     if (size < 0x100) {
@@ -206,7 +220,7 @@ export class MsgpackWriter {
       this.view.setUint32(this.pos, size);
       this.pos += 4;
     }
-    bytes.set(value, this.pos);
+    copyInto(bytes, value, this.pos);
     this.pos += size;
   }
 

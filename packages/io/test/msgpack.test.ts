@@ -116,6 +116,33 @@ describe('MsgpackWriter', () => {
     expect(room.subarray(30).every((byte) => byte === 0xee)).toBe(true); // nothing past the room
   });
 
+  it('tells whether a view is the one it handed out last (a frame takes it in place only then)', () => {
+    const writer = new MsgpackWriter(0);
+    writer.writeInto(new Uint8Array(32), 4, 32);
+    writer.number(7);
+    const view = writer.written();
+    expect(writer.isLastWritten(view)).toBe(true);
+    // The same bytes in another view, or a view handed out before the last: not it.
+    expect(writer.isLastWritten(view.subarray(0))).toBe(false);
+    const later = writer.written();
+    expect(writer.isLastWritten(view)).toBe(false);
+    expect(writer.isLastWritten(later)).toBe(true);
+    // Writing into new room forgets it.
+    writer.writeInto(new Uint8Array(32), 0, 32);
+    expect(writer.isLastWritten(later)).toBe(false);
+  });
+
+  it('writes bytes given as a Buffer or any view of a larger buffer', () => {
+    const writer = new MsgpackWriter(8);
+    const big = new Uint8Array(300).map((_, i) => i % 256);
+    writer.binary(Buffer.from(big));
+    writer.binary(big.subarray(10, 20));
+    const reader = new MsgpackReader();
+    reader.reset(writer.written());
+    expect(reader.readBinary()).toEqual(big);
+    expect(reader.readBinary()).toEqual(big.subarray(10, 20));
+  });
+
   it('refuses strings with lone surrogates (the stock encoder writes them two ways)', () => {
     expect(() => written((w) => w.string('a\ud800'))).toThrow(MsgpackWriteRefused);
   });

@@ -7,6 +7,7 @@
  */
 import {
   ClosedError,
+  ConfigurationError,
   InternalError,
   Listeners,
   ProtocolError,
@@ -22,7 +23,13 @@ import { type MsgpackWriter } from '@copycat/io';
 import { readFrame } from './codec.js';
 import { asCopycatError, errorResponse } from './errors.js';
 import { decodeMessages, encodeRequestWithId, encodeResponseBody } from './message-codec.js';
-import { MessageType, messageTypeName, type MessageTypeValue, type RequestType } from './message-type.js';
+import {
+  MessageType,
+  isRequestType,
+  messageTypeName,
+  type MessageTypeValue,
+  type RequestType,
+} from './message-type.js';
 import {
   type ErrorResponseBody,
   type OutgoingRequest,
@@ -31,6 +38,7 @@ import {
   type ResponseBody,
   type ResponseFor,
 } from './messages/index.js';
+import { PendingRequests } from './pending-requests.js';
 import { type CloseEvent, type Connection, type RequestHandler, type SendOptions } from './transport.js';
 import { readEnvelope, validateRequest, validateResponse } from './validate.js';
 
@@ -41,26 +49,38 @@ export interface BaseConnectionOptions {
   readonly requestTimeout: number;
 }
 
-interface PendingRequest {
-  readonly type: RequestType;
-  readonly timeout: number;
-  /** Scheduler time at which the request times out. */
-  readonly deadline: number;
-  readonly resolve: (response: Response) => void;
-  readonly reject: (error: CopycatError) => void;
+/** A request waiting for its response: the settling functions of the promise `send` returned. */
+class PendingRequest {
+  resolve: (response: Response) => void = settleNothing;
+  reject: (error: CopycatError) => void = settleNothing;
+
+  constructor(
+    readonly id: number,
+    readonly type: RequestType,
+    readonly timeout: number,
+    /** Scheduler time at which the request times out. */
+    readonly deadline: number,
+  ) {}
 }
 
-// Ids stay below 2^32 so that they encode in at most 5 bytes of msgpack.
-const MAX_ID = 0xffff_ffff;
+function settleNothing(): void {}
+
+// The promise of each request is made with this one executor, which hands its settling functions
+// to the request being sent (`settling`): no closure is made per request for it.
+let settling: PendingRequest | undefined;
+function takeSettlers(resolve: (response: Response) => void, reject: (error: CopycatError) => void): void {
+  settling!.resolve = resolve;
+  settling!.reject = reject;
+}
 
 export abstract class BaseConnection implements Connection {
   protected readonly scheduler: Scheduler;
   private readonly requestTimeout: number;
-  private readonly pending = new Map<number, PendingRequest>();
-  private readonly handlers = new Map<RequestType, RequestHandler<RequestType>>();
+  private readonly pending = new PendingRequests<PendingRequest>();
+  /** By request type (small integers): an array load per request rather than a hash lookup. */
+  private readonly handlers: (RequestHandler<RequestType> | undefined)[] = [];
   private readonly closeListeners = new Listeners<CloseEvent>();
   private readonly errorListeners = new Listeners<CopycatError>();
-  private lastId = 0;
   private closeEvent: CloseEvent | undefined;
   private readonly pendingRequestType = (id: number) => this.pending.get(id)?.type;
   // One timer for all pending requests, due at the earliest deadline, rather than one timer per
@@ -123,7 +143,7 @@ export abstract class BaseConnection implements Connection {
         new ClosedError(`cannot send a ${messageTypeName(request.type)} request: the connection is closed`),
       );
     }
-    const id = this.nextId();
+    const id = this.pending.nextId();
     const target = this.encodeTarget();
     try {
       return this.sendEncoded(id, request, target, options);
@@ -148,24 +168,27 @@ export abstract class BaseConnection implements Connection {
     }
     const type = request.type;
     const timeout = options?.timeout ?? this.requestTimeout;
-    // The executor runs at once: the message is transmitted before this returns.
-    return new Promise<Response>((resolve, reject) => {
-      const deadline = this.scheduler.now() + timeout;
-      this.pending.set(id, { type, timeout, deadline, resolve, reject });
-      this.armSweep(deadline);
-      let sent: void | Promise<void>;
-      try {
-        sent = this.transmit(type, id, encoded);
-      } catch (error) {
-        this.fail(id, asCopycatError(error));
-        return;
-      }
-      if (sent !== undefined) sent.then(undefined, (error: unknown) => this.fail(id, asCopycatError(error)));
-    }) as Promise<ResponseFor<R>>;
+    const pending = new PendingRequest(id, type, timeout, this.scheduler.now() + timeout);
+    settling = pending;
+    const response = new Promise<Response>(takeSettlers); // runs the executor at once
+    settling = undefined;
+    this.pending.add(pending);
+    this.armSweep(pending.deadline);
+    let sent: void | Promise<void>;
+    try {
+      sent = this.transmit(type, id, encoded);
+    } catch (error) {
+      this.fail(id, asCopycatError(error));
+      return response as Promise<ResponseFor<R>>;
+    }
+    if (sent !== undefined) sent.then(undefined, (error: unknown) => this.fail(id, asCopycatError(error)));
+    return response as Promise<ResponseFor<R>>;
   }
 
   handler<K extends RequestType>(type: K, handler: RequestHandler<K>): void {
-    this.handlers.set(type, handler as unknown as RequestHandler<RequestType>);
+    if (!isRequestType(type))
+      throw new ConfigurationError(`cannot handle ${String(type)}: not a request type`);
+    this.handlers[type] = handler as unknown as RequestHandler<RequestType>;
   }
 
   onClose(listener: Listener<CloseEvent>): ListenerRegistration {
@@ -246,18 +269,10 @@ export abstract class BaseConnection implements Connection {
 
   // ---- internals -------------------------------------------------------------------------
 
-  private nextId(): number {
-    do {
-      this.lastId = this.lastId >= MAX_ID ? 1 : this.lastId + 1;
-    } while (this.pending.has(this.lastId));
-    return this.lastId;
-  }
-
   private complete(id: number, value: unknown): void {
-    const pending = this.pending.get(id);
+    const pending = this.pending.take(id);
     // A response nobody waits for came after its timeout, or is a duplicate: both are normal.
     if (pending === undefined) return;
-    this.pending.delete(id);
     try {
       pending.resolve(validateResponse(pending.type, value));
     } catch (error) {
@@ -273,7 +288,7 @@ export abstract class BaseConnection implements Connection {
       this.complete(id, response);
       return;
     }
-    this.pending.delete(id);
+    this.pending.take(id);
     pending.resolve(response);
   }
 
@@ -292,15 +307,16 @@ export abstract class BaseConnection implements Connection {
     this.sweepAt = Number.POSITIVE_INFINITY;
     const now = this.scheduler.now();
     let next = Number.POSITIVE_INFINITY;
-    for (const [id, pending] of this.pending) {
-      if (pending.deadline <= now) this.expire(id, pending);
+    for (const pending of this.pending.list()) {
+      if (pending.deadline <= now) this.expire(pending);
       else if (pending.deadline < next) next = pending.deadline;
     }
     if (next !== Number.POSITIVE_INFINITY) this.armSweep(next);
   }
 
-  private expire(id: number, pending: PendingRequest): void {
-    this.pending.delete(id);
+  private expire(pending: PendingRequest): void {
+    const id = pending.id;
+    if (this.pending.take(id) !== pending) return; // already settled
     const name = messageTypeName(pending.type);
     pending.reject(
       this.abandon(id) ?? new TimeoutError(`${name} request ${id} timed out after ${pending.timeout} ms`),
@@ -308,10 +324,7 @@ export abstract class BaseConnection implements Connection {
   }
 
   private fail(id: number, error: CopycatError): void {
-    const pending = this.pending.get(id);
-    if (pending === undefined) return;
-    this.pending.delete(id);
-    pending.reject(error);
+    this.pending.take(id)?.reject(error);
   }
 
   private dispatch(type: RequestType, id: number, value: unknown): void {
@@ -329,7 +342,7 @@ export abstract class BaseConnection implements Connection {
 
   /** Runs the handler of a checked request and answers with what it returns. */
   private handle(type: RequestType, id: number, request: Request): void {
-    const handler = this.handlers.get(type);
+    const handler = this.handlers[type];
     if (handler === undefined) {
       this.answer(
         type,
@@ -423,7 +436,7 @@ export abstract class BaseConnection implements Connection {
   private shutdown(event: CloseEvent, error: CopycatError): void {
     if (this.closeEvent !== undefined) return;
     this.closeEvent = event;
-    const pending = [...this.pending.values()];
+    const pending = this.pending.list();
     this.pending.clear();
     this.sweep?.cancel();
     this.sweep = undefined;

@@ -14,7 +14,7 @@
  * that were encoded one by one.
  */
 import { ProtocolError } from '@copycat/common';
-import { MsgpackWriter, Serializer } from '@copycat/io';
+import { MsgpackWriter, Serializer, copyInto, viewOf } from '@copycat/io';
 import { isPlainObject, show } from './schema.js';
 import { type Message } from './messages/index.js';
 
@@ -197,7 +197,7 @@ export class FrameBuilder {
     const length = message.length;
     if (this.encodingAt >= 0 && this.count === 0) {
       const at = this.encodingAt;
-      if (message.buffer === this.slab.buffer && message.byteOffset === this.slab.byteOffset + at) {
+      if (this.writer.isLastWritten(message) && this.writer.buffer === this.slab) {
         // Written in place (and within the room: a bigger one moves out of it): only the
         // version goes in front.
         this.end = at - 1;
@@ -221,7 +221,7 @@ export class FrameBuilder {
       const used = this.end - this.start;
       this.hold(used + length, used);
     }
-    this.slab.set(message, this.end);
+    copyInto(this.slab, message, this.end);
     this.end += length;
     this.count++;
   }
@@ -233,7 +233,7 @@ export class FrameBuilder {
     const count = this.count + 1;
     const from = versionAt - arrayHeaderSize(count);
     writeArrayHeader(this.slab, from, count);
-    const frame = this.slab.subarray(from, this.end);
+    const frame = viewOf(this.slab, from, this.end);
     this.release();
     return frame;
   }

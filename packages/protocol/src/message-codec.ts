@@ -66,7 +66,7 @@ reader.remember([
  * it at once). Throws the `ProtocolError` of `validateRequest` if the request is malformed.
  */
 export function encodeRequest(request: Request): Uint8Array {
-  return encodeRequestWith(undefined, request, undefined);
+  return encodeRequestWith(undefined, request, undefined, false);
 }
 
 /**
@@ -76,7 +76,7 @@ export function encodeRequest(request: Request): Uint8Array {
  * codec's scratch buffer.
  */
 export function encodeRequestWithId(id: number, request: OutgoingRequest, into?: MsgpackWriter): Uint8Array {
-  return encodeRequestWith(id, asPlainObject(request), into);
+  return encodeRequestWith(id, request, into, true);
 }
 
 /**
@@ -84,7 +84,7 @@ export function encodeRequestWithId(id: number, request: OutgoingRequest, into?:
  * whose type is unknown), as `encodeRequest`. Throws the `ProtocolError` of `validateResponse`.
  */
 export function encodeResponse(type: RequestType | undefined, response: Response): Uint8Array {
-  return encodeResponseWith(type, undefined, undefined, response, undefined);
+  return encodeResponseWith(type, undefined, undefined, response, undefined, false);
 }
 
 /**
@@ -99,15 +99,18 @@ export function encodeResponseBody(
   body: ResponseBody<RequestType> | ErrorResponseBody,
   into?: MsgpackWriter,
 ): Uint8Array {
-  return encodeResponseWith(type, MessageType.response, id, asPlainObject(body), into);
+  return encodeResponseWith(type, MessageType.response, id, body, into, true);
 }
 
 /**
- * What a caller hands over as a request or a response body (not a message yet: the envelope is
- * added) may be any object, a class instance say: its own fields are what is sent, as plain data.
+ * `value` as plain data, or `undefined` if it is not an object. What a caller hands over as a
+ * request or a response body (not a message yet: the envelope is added) may be any object, a
+ * class instance say: its own fields are what is sent (`anyObject`). Checked once per message:
+ * the check is a call into the runtime.
  */
-function asPlainObject<T>(value: T): T {
-  return typeof value === 'object' && value !== null && !isPlainObject(value) ? { ...value } : value;
+function plainObject(value: unknown, anyObject: boolean): Record<string, unknown> | undefined {
+  if (isPlainObject(value)) return value;
+  return anyObject && typeof value === 'object' && value !== null ? { ...value } : undefined;
 }
 
 /** Encodes a request, its id given apart or (`undefined`) its own. */
@@ -115,11 +118,16 @@ function encodeRequestWith(
   id: number | undefined,
   request: OutgoingRequest | Request,
   into: MsgpackWriter | undefined,
+  anyObject: boolean,
 ): Uint8Array {
-  const type = isPlainObject(request) ? request.type : undefined;
-  if (!isRequestType(type)) validateRequest(withEnvelope(request, undefined, id)); // throws, naming the problem
+  const plain = plainObject(request, anyObject);
+  const type = plain?.type;
+  if (plain === undefined || !isRequestType(type)) {
+    validateRequest(withEnvelope(plain ?? request, undefined, id)); // throws, naming the problem
+  }
   const schema = REQUESTS[type as RequestType];
-  return encodeChecked(schema, schema, request, undefined, id, REQUEST_PATHS[type as RequestType], into);
+  const path = REQUEST_PATHS[type as RequestType];
+  return encodeChecked(schema, schema, plain, undefined, id, path, into, true);
 }
 
 /** Encodes a response, its envelope (`type`, `id`) given apart or (`undefined`) its own. */
@@ -129,12 +137,14 @@ function encodeResponseWith(
   id: number | undefined,
   response: unknown,
   into: MsgpackWriter | undefined,
+  anyObject: boolean,
 ): Uint8Array {
-  const error = type === undefined || (isPlainObject(response) && response.status === 'error');
+  const plain = plainObject(response, anyObject);
+  const error = type === undefined || plain?.status === 'error';
   const schema: Schema<unknown> = type === undefined ? errorResponse : RESPONSES[type];
   const writes = error ? errorResponse : RESPONSES[type].ok;
   const path = type === undefined ? 'response' : RESPONSE_PATHS[type];
-  return encodeChecked(writes, schema, response, envelopeType, id, path, into);
+  return encodeChecked(writes, schema, plain ?? response, envelopeType, id, path, into, plain !== undefined);
 }
 
 /** Set while `writer` is in use: a getter of a message being encoded may encode another one. */
@@ -143,6 +153,7 @@ let writing = false;
 /**
  * Encodes `message` with `writes`, the envelope (`type`, `id`) given apart (see
  * `ObjectCodec.write`); if it does not fit, throws what checking it with `schema` throws.
+ * `plain`: whether `message` is known to be a plain object (only those are written).
  */
 function encodeChecked(
   writes: ObjectSchema<unknown>,
@@ -152,6 +163,7 @@ function encodeChecked(
   id: number | undefined,
   path: string,
   given: MsgpackWriter | undefined,
+  plain: boolean,
 ): Uint8Array {
   // The shared writer, unless the caller gave one, or a message is encoded while another one is
   // (by a getter of it): that one gets a writer of its own.
@@ -162,7 +174,8 @@ function encodeChecked(
     into.reset();
     let written = false;
     try {
-      written = writes.write(into, message, type, id);
+      // Not a plain object: not written here (`check` below says what is wrong with it).
+      written = plain && writes.writeFields(into, message as Record<string, unknown>, type, id);
     } catch (error) {
       if (!(error instanceof MsgpackWriteRefused)) throw error;
     }
@@ -220,11 +233,15 @@ export function decodeMessages(
   try {
     const count = reader.readArrayHeader();
     if (count === 0 || reader.readNumber() !== PROTOCOL_VERSION) return undefined;
-    const messages: (Request | Response)[] = [];
-    const types: RequestType[] = [];
+    // Sized up front: growing from empty with `push` costs more than the rest of a small frame.
+    const messages = new Array<Request | Response>(count - 1);
+    const types = new Array<RequestType>(count - 1);
     requestsRead = 0;
+    kept = 0;
     for (let i = 1; i < count; i++) readMessage(requestTypeOf, messages, types);
-    return reader.atEnd ? { messages, types } : undefined;
+    if (!reader.atEnd) return undefined;
+    if (kept < count - 1) messages.length = types.length = kept; // responses nobody waits for
+    return { messages, types };
   } catch (error) {
     if (error !== READ_REFUSED) throw error;
     return undefined;
@@ -235,6 +252,8 @@ export function decodeMessages(
 
 /** Requests read so far from the frame being decoded. */
 let requestsRead = 0;
+/** Messages of the frame being decoded kept so far (the next one goes at this index). */
+let kept = 0;
 
 // The envelope's keys and a response's status, as our encoder writes them: matched byte for byte.
 const TYPE_KEY = encodeString('type');
@@ -242,6 +261,10 @@ const ID_KEY = encodeString('id');
 const STATUS_KEY = encodeString('status');
 const OK = encodeString('ok');
 const ERROR = encodeString('error');
+// The envelope's values as read, handed to `readRest`: filled in for each message (`readRest`
+// takes them before reading on), not made anew.
+const REQUEST_PRESET: [number] = [0];
+const RESPONSE_PRESET: [number, number, string] = [0, 0, 'ok'];
 
 function readMessage(
   requestTypeOf: (id: number) => RequestType | undefined,
@@ -255,8 +278,9 @@ function readMessage(
   if (type !== MessageType.response) {
     if (!isRequestType(type)) throw READ_REFUSED;
     const schema = REQUESTS[type];
-    messages.push(schema.readRest(reader, entries - 1, [type]));
-    types.push(type);
+    REQUEST_PRESET[0] = type;
+    messages[kept] = schema.readRest(reader, entries - 1, REQUEST_PRESET);
+    types[kept++] = type;
     requestsRead++;
     return;
   }
@@ -277,8 +301,11 @@ function readMessage(
     return;
   }
   const schema = status === 'ok' ? RESPONSES[requestType].ok : errorResponse;
-  messages.push(schema.readRest(reader, entries - 3, [type, id, status]) as Response);
-  types.push(requestType);
+  RESPONSE_PRESET[0] = type;
+  RESPONSE_PRESET[1] = id;
+  RESPONSE_PRESET[2] = status;
+  messages[kept] = schema.readRest(reader, entries - 3, RESPONSE_PRESET) as Response;
+  types[kept++] = requestType;
 }
 
 function skipEntries(count: number): void {

@@ -43,8 +43,15 @@ const NAMES = new Map<number, MessageTypeName>(
   ]),
 );
 
+/** Indexed by type: whether it is a request type (a load, not a hash lookup: every message asks). */
+const REQUEST_TYPE: readonly boolean[] = Array.from(
+  { length: Math.max(...NAMES.keys()) + 1 },
+  (_, type) => type !== MessageType.response && NAMES.has(type),
+);
+
 export function isRequestType(value: unknown): value is RequestType {
-  return typeof value === 'number' && value !== MessageType.response && NAMES.has(value);
+  // Out of range, negative or fractional numbers index nothing: `undefined`.
+  return typeof value === 'number' && REQUEST_TYPE[value] === true;
 }
 
 /** The name of a message type for messages and logs (`'vote'`), or `'unknown(42)'`. */

@@ -33,7 +33,8 @@ export interface ObjectCodec {
   write(writer: MsgpackWriter, value: Record<string, unknown>, type?: unknown, id?: unknown): boolean;
   /**
    * Reads the `count` remaining entries of a map whose first entries were the schema's first
-   * `preset.length` fields, with these values (in schema order), and returns the object, or
+   * `preset.length` fields, with these values (in schema order: taken before anything else is
+   * read, so the caller may reuse the array), and returns the object, or
    * throws `READ_REFUSED` (a field of the wrong shape, a repeated field, a required one missing).
    * Unknown fields are passed over.
    */

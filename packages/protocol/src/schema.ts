@@ -251,6 +251,8 @@ export interface ObjectSchema<T> extends Schema<T> {
   readonly keys: readonly string[];
   /** `Schema.write`, with the envelope of a message given apart from its body (see `ObjectCodec.write`). */
   write(writer: MsgpackWriter, value: unknown, type?: unknown, id?: unknown): boolean;
+  /** `write` for a value the caller knows to be a plain object (`isPlainObject`): not checked again. */
+  writeFields(writer: MsgpackWriter, value: Record<string, unknown>, type?: unknown, id?: unknown): boolean;
   /**
    * Reads the `count` remaining entries of a map that began with the first `preset.length`
    * fields (their values, in key order): known fields checked, unknown ones passed over. Throws
@@ -274,6 +276,7 @@ export function object<T>(fields: Fields<T>): ObjectSchema<T> {
     optional: false,
     keys,
     write: (writer, value, type, id) => isPlainObject(value) && codec.write(writer, value, type, id),
+    writeFields: (writer, value, type, id) => codec.write(writer, value, type, id),
     read: (reader) => codec.readRest(reader, reader.readMapHeader(), NO_PRESET) as T,
     readRest: (reader, count, preset) => codec.readRest(reader, count, preset) as T,
     is(value) {

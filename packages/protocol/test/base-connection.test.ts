@@ -1,6 +1,7 @@
 import { describe, expect, expectTypeOf, it } from 'vitest';
 import {
   ClosedError,
+  ConfigurationError,
   ConnectionError,
   type CopycatError,
   NoLeaderError,
@@ -124,6 +125,18 @@ describe('BaseConnection', () => {
       status: 'error',
       error: { code: 'PROTOCOL_ERROR', message: 'no handler for vote requests' },
     });
+    await a.close();
+  });
+
+  it('refuses a handler for what is not a request type, naming it', async () => {
+    const [a] = pipe(scheduler);
+    const handle = () => ({ status: 'ok' as const, term: 1, voted: true });
+    for (const type of [MessageType.response, 99, -1, 1.5, Number.NaN] as const) {
+      expect(() => a.handler(type as typeof MessageType.vote, handle)).toThrow(ConfigurationError);
+    }
+    expect(() => a.handler(99 as typeof MessageType.vote, handle)).toThrow(
+      'cannot handle 99: not a request type',
+    );
     await a.close();
   });
 

@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { ProtocolError } from '@copycat/common';
 import {
   MessageType,
+  isRequestType,
   decodeFrame,
   encodeFrame,
   messageTypeName,
@@ -121,6 +122,15 @@ describe.each(REQUEST_TYPES.map((type) => [messageTypeName(type), type] as const
 
 describe('validation', () => {
   const vote = { ...SAMPLE_REQUESTS[MessageType.vote], id: 1 };
+
+  it('knows the request types, and nothing else is one', () => {
+    for (const [name, type] of Object.entries(MessageType)) {
+      expect(isRequestType(type)).toBe(name !== 'response');
+    }
+    for (const value of [-1, 0.5, 1.5, 99, 2 ** 32 + 1, Number.NaN, Infinity, '1', null, undefined, {}]) {
+      expect(isRequestType(value)).toBe(false);
+    }
+  });
 
   it('indexes and terms must be non-negative safe integers', () => {
     for (const term of [-1, 1.5, Number.NaN, Number.POSITIVE_INFINITY, 2 ** 53]) {

@@ -45,6 +45,10 @@ const CLOSE_GRACE = 1000;
 const defer: (task: () => void) => void =
   typeof setImmediate === 'function' ? (task) => void setImmediate(task) : (task) => queueMicrotask(task);
 
+// Ends a burst when the current job's microtasks run. A reaction on a settled promise rather than
+// `queueMicrotask`, which Node wraps in an async resource and a bound function on every call.
+const settled = Promise.resolve();
+
 /**
  * A connection over one WebSocket. A message sent when nothing is queued is written at once
  * (latency); the ones that follow before the current job's microtasks are done are coalesced
@@ -226,7 +230,7 @@ export class WebSocketConnection extends BaseConnection {
   /** A message leaves at once: the ones sent after it until the current job is done are gathered. */
   private startBurst(): void {
     this.burst = true;
-    queueMicrotask(this.endBurst);
+    void settled.then(this.endBurst);
   }
 
   /** End of the tick: writes what was gathered. */

@@ -38,5 +38,5 @@ function toBytes(data: RawData): Uint8Array {
   const buffer = Array.isArray(data) ? Buffer.concat(data) : data;
   return buffer instanceof ArrayBuffer
     ? new Uint8Array(buffer)
-    : new Uint8Array(buffer.buffer, buffer.byteOffset, buffer.byteLength);
+    : new Uint8Array(buffer.buffer, buffer.byteOffset, buffer.length);
 }
