@@ -65,6 +65,9 @@ class PendingRequest {
 
 function settleNothing(): void {}
 
+/** Longest request timeout, ms: what a timer can wait (2^31 - 1 ms, about 24.8 days). */
+const MAX_TIMEOUT = 0x7fff_ffff;
+
 // The promise of each request is made with this one executor, which hands its settling functions
 // to the request being sent (`settling`): no closure is made per request for it.
 let settling: PendingRequest | undefined;
@@ -168,20 +171,25 @@ export abstract class BaseConnection implements Connection {
     }
     const type = request.type;
     const timeout = options?.timeout ?? this.requestTimeout;
+    if (!(timeout >= 0 && timeout <= MAX_TIMEOUT)) {
+      return Promise.reject(
+        new ConfigurationError(`a request timeout must be 0 to ${MAX_TIMEOUT} ms, got ${timeout}`),
+      );
+    }
     const pending = new PendingRequest(id, type, timeout, this.scheduler.now() + timeout);
     settling = pending;
     const response = new Promise<Response>(takeSettlers); // runs the executor at once
     settling = undefined;
     this.pending.add(pending);
-    this.armSweep(pending.deadline);
-    let sent: void | Promise<void>;
+    // Whatever goes wrong from here fails this request: `send` never throws, and no promise is
+    // left for a close to reject with nobody listening.
     try {
-      sent = this.transmit(type, id, encoded);
+      this.armSweep(pending.deadline);
+      const sent = this.transmit(type, id, encoded);
+      if (sent !== undefined) sent.then(undefined, (error: unknown) => this.fail(id, asCopycatError(error)));
     } catch (error) {
       this.fail(id, asCopycatError(error));
-      return response as Promise<ResponseFor<R>>;
     }
-    if (sent !== undefined) sent.then(undefined, (error: unknown) => this.fail(id, asCopycatError(error)));
     return response as Promise<ResponseFor<R>>;
   }
 

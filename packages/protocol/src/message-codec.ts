@@ -233,14 +233,16 @@ export function decodeMessages(
   try {
     const count = reader.readArrayHeader();
     if (count === 0 || reader.readNumber() !== PROTOCOL_VERSION) return undefined;
-    // Sized up front: growing from empty with `push` costs more than the rest of a small frame.
-    const messages = new Array<Request | Response>(count - 1);
-    const types = new Array<RequestType>(count - 1);
+    // Sized up front (growing from empty with `push` costs more than the rest of a small frame),
+    // but not past what a frame usually holds: the count is the peer's word, not checked yet.
+    const presized = Math.min(count - 1, PRESIZED_MESSAGES);
+    const messages = new Array<Request | Response>(presized);
+    const types = new Array<RequestType>(presized);
     requestsRead = 0;
     kept = 0;
     for (let i = 1; i < count; i++) readMessage(requestTypeOf, messages, types);
     if (!reader.atEnd) return undefined;
-    if (kept < count - 1) messages.length = types.length = kept; // responses nobody waits for
+    if (kept < messages.length) messages.length = types.length = kept; // responses nobody waits for
     return { messages, types };
   } catch (error) {
     if (error !== READ_REFUSED) throw error;
@@ -249,6 +251,9 @@ export function decodeMessages(
     reader.release();
   }
 }
+
+/** Most messages `decodeMessages` makes room for before reading them (more grow the arrays). */
+const PRESIZED_MESSAGES = 32;
 
 /** Requests read so far from the frame being decoded. */
 let requestsRead = 0;

@@ -63,15 +63,24 @@ export class PendingRequests<T extends PendingEntry> {
     return request;
   }
 
-  /** The pending requests (a copy: the table may change while the caller goes through them). */
+  /**
+   * The pending requests, oldest first (the order they were sent in: callers see timeouts and a
+   * close fail them in that order), as a copy: the table may change while the caller goes
+   * through them.
+   */
   list(): T[] {
     const list: T[] = [];
     for (const request of this.slots) if (request !== undefined) list.push(request);
-    return list;
+    // Ids were handed out in increasing order, wrapping below 2^32: the further an id is behind
+    // the last one handed out, the older its request.
+    const age = (request: T) => (this.lastId - request.id + MAX_ID) % MAX_ID;
+    return list.sort((a, b) => age(b) - age(a));
   }
 
+  /** Forgets every request; the table shrinks back to its first size. */
   clear(): void {
-    this.slots.fill(undefined);
+    this.slots = new Array<T | undefined>(INITIAL_SLOTS).fill(undefined);
+    this.mask = INITIAL_SLOTS - 1;
     this.count = 0;
   }
 

@@ -233,6 +233,118 @@ describe('BaseConnection', () => {
     await a.close();
   });
 
+  it('fails pending requests in the order they were sent, on a close and on timeouts due together', async () => {
+    for (const how of ['close', 'timeout'] as const) {
+      const [a, b] = pipe(scheduler);
+      b.handler(MessageType.vote, () => ({ status: 'ok', term: 1, voted: true }));
+      // Ids 1..6 answered: the next ones (7, 8, 9) wrap around the table's first 8 slots.
+      for (let i = 0; i < 6; i++) await a.send(vote);
+      b.handler(MessageType.vote, () => new Promise<never>(() => {}));
+      const failed: number[] = [];
+      const options = how === 'timeout' ? { timeout: 0 } : {};
+      const sent = [0, 1, 2].map((i) => a.send(vote, options).catch(() => void failed.push(i)));
+      if (how === 'close') {
+        await sleep(scheduler, 5);
+        await a.close();
+      }
+      await Promise.all(sent);
+      expect(failed).toEqual([0, 1, 2]);
+      await a.close();
+      await b.close();
+    }
+  });
+
+  it('never throws from send: a bad timeout, or a scheduler that fails, rejects that request alone', async () => {
+    const [a, b] = pipe(scheduler);
+    b.handler(MessageType.vote, () => ({ status: 'ok', term: 1, voted: true }));
+    for (const timeout of [Number.NaN, -1, Infinity, 2 ** 31]) {
+      let sent: Promise<unknown> | undefined;
+      expect(() => (sent = a.send(vote, { timeout }))).not.toThrow();
+      await expect(sent).rejects.toThrow(ConfigurationError);
+    }
+    expect(a.pendingRequests).toBe(0);
+    await a.close();
+    await b.close();
+
+    // A scheduler that cannot arm the timeout: the request fails, nothing is left pending, and a
+    // later close rejects no promise that nobody listens to.
+    let failing = true;
+    const broken = {
+      now: () => scheduler.now(),
+      random: () => scheduler.random(),
+      schedule: (delay: number, task: () => void) => {
+        if (failing) throw new RangeError('no timers today');
+        return scheduler.schedule(delay, task);
+      },
+      scheduleAtFixedRate: (delay: number, period: number, task: () => void) =>
+        scheduler.scheduleAtFixedRate(delay, period, task),
+    };
+    const [c, d] = pipe(broken as unknown as SystemScheduler);
+    d.handler(MessageType.vote, () => ({ status: 'ok', term: 1, voted: true }));
+    const unhandled: unknown[] = [];
+    const onUnhandled = (reason: unknown) => unhandled.push(reason);
+    process.on('unhandledRejection', onUnhandled);
+    try {
+      await expect(c.send(vote)).rejects.toMatchObject({
+        message: expect.stringContaining('no timers today'),
+      });
+      expect(c.pendingRequests).toBe(0);
+      failing = false;
+      expect(await c.send(vote)).toMatchObject({ status: 'ok' });
+      await c.close();
+      await sleep(scheduler, 20);
+    } finally {
+      process.off('unhandledRejection', onUnhandled);
+    }
+    expect(unhandled).toEqual([]);
+    await d.close();
+  });
+
+  it('settles requests sent from inside the encoding of another, with others pending', async () => {
+    for (const make of [pipe, inPlacePipe]) {
+      for (const [inner, before] of [
+        [1, 0],
+        [7, 2],
+        [9, 6],
+        [40, 7],
+      ] as const) {
+        const [a, b] = make(scheduler);
+        const held: (() => void)[] = [];
+        b.handler(MessageType.vote, (request) =>
+          request.term >= 5000
+            ? new Promise((resolve) =>
+                held.push(() => resolve({ status: 'ok', term: request.term, voted: true })),
+              )
+            : { status: 'ok', term: request.term, voted: true },
+        );
+        for (let i = 0; i < 5; i++) await a.send({ ...vote, term: 1000 + i });
+        const hanging = Array.from({ length: before }, (_, i) => a.send({ ...vote, term: 5000 + i }));
+        await sleep(scheduler, 5);
+        const nested: Promise<VoteResponse>[] = [];
+        const outer = {
+          ...vote,
+          term: 77,
+          get candidate() {
+            if (nested.length === 0) {
+              for (let i = 0; i < inner; i++) nested.push(a.send({ ...vote, term: 100 + i }));
+            }
+            return 'c';
+          },
+        };
+        const outerResponse = a.send(outer);
+        const terms = (responses: VoteResponse[]) =>
+          responses.map((response) => (response.status === 'ok' ? response.term : -1));
+        expect(terms(await Promise.all(nested))).toEqual(nested.map((_, i) => 100 + i));
+        expect(terms([await outerResponse])).toEqual([77]);
+        held.forEach((release) => release());
+        expect(terms(await Promise.all(hanging))).toEqual(hanging.map((_, i) => 5000 + i));
+        expect(a.pendingRequests).toBe(0);
+        await a.close();
+        await b.close();
+      }
+    }
+  });
+
   it('times out with TimeoutError and ignores the late response', async () => {
     const [a, b] = pipe(scheduler);
     b.handler(MessageType.vote, async () => {

@@ -25,6 +25,19 @@ describe('PendingRequests', () => {
     expect(pending.list()).toEqual([]);
   });
 
+  it('lists requests oldest first, across slots and across the wrap of ids', () => {
+    const pending = new PendingRequests<Entry>();
+    (pending as unknown as { lastId: number }).lastId = 0xffff_fffd;
+    const ids = Array.from({ length: 3 }, () => pending.nextId()); // 0xfffffffe, 0xffffffff, then wrapped
+    for (let i = 0; i < 6; i++) pending.take(pending.nextId()); // none added: later ids only
+    for (const id of ids) pending.add({ id, label: '' });
+    expect(ids[2]).toBeLessThan(10);
+    expect(pending.list().map((entry) => entry.id)).toEqual(ids);
+    pending.clear();
+    expect(pending.list()).toEqual([]);
+    expect((pending as unknown as { slots: unknown[] }).slots).toHaveLength(8); // shrunk back
+  });
+
   it('does not mistake another id of the same slot for a pending request', () => {
     const pending = new PendingRequests<Entry>();
     const id = pending.nextId();

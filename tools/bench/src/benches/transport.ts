@@ -9,7 +9,9 @@
  * Figures are medians of several runs; the ratio is the median over back-to-back pairs of runs
  * (see `rates`). Target: Copycat at >= 80% of the baseline.
  *
- * Options: --runs N (default 7), --duration MS per run (default 300).
+ * Options: --runs N (default 7), --duration MS per run (default 300), --cpu (also CPU time per
+ * round trip of each side, user + system, median over the runs: steadier than rates on a noisy
+ * host, and it shows which side an overhead is on).
  */
 import { fork } from 'node:child_process';
 import { once } from 'node:events';
@@ -62,6 +64,10 @@ async function startServers(): Promise<Addresses> {
 }
 
 if (process.argv.includes(SERVERS_FLAG)) {
+  // The parent asks for this process's CPU time around each run (--cpu).
+  process.on('message', (message) => {
+    if (message === 'cpu') process.send!({ cpu: process.cpuUsage() });
+  });
   process.send!(await startServers());
   // Serve until the parent goes away.
   process.on('disconnect', () => process.exit(0));
@@ -147,29 +153,65 @@ async function rates(
   b: (count: number) => Promise<void>,
   runs: number,
   duration: number,
-): Promise<{ a: number; b: number; ratios: number[] }> {
+  serverCpu: (() => Promise<number>) | undefined,
+): Promise<{ a: number; b: number; ratios: number[]; cpuA: CpuPerRoundTrip; cpuB: CpuPerRoundTrip }> {
   const countA = await calibrate(a, duration);
   const countB = await calibrate(b, duration);
   const ratesA: number[] = [];
   const ratesB: number[] = [];
   const ratios: number[] = [];
-  const rate = async (fn: (count: number) => Promise<void>, count: number) =>
-    count / ((await timeRuns(1, () => fn(count), 0))[0]! / 1000);
+  const cpuA = { client: [] as number[], server: [] as number[] };
+  const cpuB = { client: [] as number[], server: [] as number[] };
+  const rate = async (
+    fn: (count: number) => Promise<void>,
+    count: number,
+    cpu: { client: number[]; server: number[] },
+  ) => {
+    const serverBefore = await serverCpu?.();
+    const clientBefore = cpuMicros(process.cpuUsage());
+    const ms = (await timeRuns(1, () => fn(count), 0))[0]!;
+    const clientAfter = cpuMicros(process.cpuUsage());
+    const serverAfter = await serverCpu?.();
+    if (serverBefore !== undefined && serverAfter !== undefined) {
+      cpu.client.push((clientAfter - clientBefore) / count);
+      cpu.server.push((serverAfter - serverBefore) / count);
+    }
+    return count / (ms / 1000);
+  };
   for (let i = 0; i < runs; i++) {
     let rateA: number;
     let rateB: number;
     if (i % 2 === 0) {
-      rateA = await rate(a, countA);
-      rateB = await rate(b, countB);
+      rateA = await rate(a, countA, cpuA);
+      rateB = await rate(b, countB, cpuB);
     } else {
-      rateB = await rate(b, countB);
-      rateA = await rate(a, countA);
+      rateB = await rate(b, countB, cpuB);
+      rateA = await rate(a, countA, cpuA);
     }
     ratesA.push(rateA);
     ratesB.push(rateB);
     ratios.push(rateB / rateA);
   }
-  return { a: median(ratesA), b: median(ratesB), ratios };
+  const perRoundTrip = (cpu: { client: number[]; server: number[] }): CpuPerRoundTrip => ({
+    client: median(cpu.client),
+    server: median(cpu.server),
+  });
+  return { a: median(ratesA), b: median(ratesB), ratios, cpuA: perRoundTrip(cpuA), cpuB: perRoundTrip(cpuB) };
+}
+
+/** Median CPU time (user + system) per round trip of each side, µs. */
+interface CpuPerRoundTrip {
+  client: number;
+  server: number;
+}
+
+function cpuMicros(usage: NodeJS.CpuUsage): number {
+  return usage.user + usage.system;
+}
+
+/** "client + server" CPU µs per round trip. */
+function cpuPair(cpu: CpuPerRoundTrip): string {
+  return `${cpu.client.toFixed(1)} + ${cpu.server.toFixed(1)}`;
 }
 
 function option(args: string[], name: string, fallback: number): number {
@@ -182,6 +224,7 @@ function option(args: string[], name: string, fallback: number): number {
 export async function run(args: string[]): Promise<void> {
   const runs = option(args, '--runs', 7);
   const duration = option(args, '--duration', 300);
+  const withCpu = args.includes('--cpu');
   // The child runs this same file, with the loader and conditions the bench runs with.
   const child = fork(fileURLToPath(import.meta.url), [SERVERS_FLAG], {
     execArgv: ['--conditions=@copycat/source', '--import', 'tsx'],
@@ -193,6 +236,13 @@ export async function run(args: string[]): Promise<void> {
     await once(bare, 'open');
     const client = new WebSocketTransport().client();
     const connection = await client.connect(addresses.copycat);
+    const serverCpu = withCpu
+      ? async () => {
+          child.send('cpu');
+          const [reply] = (await once(child, 'message')) as [{ cpu: NodeJS.CpuUsage }];
+          return cpuMicros(reply.cpu);
+        }
+      : undefined;
 
     const rows: Row[] = [];
     for (const size of PAYLOADS) {
@@ -203,6 +253,7 @@ export async function run(args: string[]): Promise<void> {
           (count) => copycatRoundTrips(connection, payload, inFlight, count),
           runs,
           duration,
+          serverCpu,
         );
         const megabytes = (perSecond: number) => (perSecond * size) / (1024 * 1024);
         const percent = (ratio: number) => `${Math.round(ratio * 100)}%`;
@@ -215,12 +266,19 @@ export async function run(args: string[]): Promise<void> {
           'copycat MB/s': megabytes(measured.b),
           'copycat / ws': percent(median(measured.ratios)),
           'pairs min–max': `${percent(Math.min(...measured.ratios))}–${percent(Math.max(...measured.ratios))}`,
+          ...(withCpu
+            ? {
+                'ws echo cpu µs c+s': cpuPair(measured.cpuA),
+                'copycat cpu µs c+s': cpuPair(measured.cpuB),
+              }
+            : {}),
         });
       }
     }
     printTable(
       `transport: loopback WebSocket round trips (median of ${runs} runs; MB/s of payload each way; ` +
-        `copycat / ws: median of the ratios of ${runs} back-to-back pairs of runs)`,
+        `copycat / ws: median of the ratios of ${runs} back-to-back pairs of runs` +
+        `${withCpu ? '; cpu: µs of CPU per round trip, client + server' : ''})`,
       rows,
     );
     const worst = Math.min(...rows.map((row) => Number.parseInt(String(row['copycat / ws']), 10)));
