@@ -279,7 +279,7 @@ describe('BaseConnection', () => {
       scheduleAtFixedRate: (delay: number, period: number, task: () => void) =>
         scheduler.scheduleAtFixedRate(delay, period, task),
     };
-    const [c, d] = pipe(broken as unknown as SystemScheduler);
+    const [c, d] = pipe(broken);
     d.handler(MessageType.vote, () => ({ status: 'ok', term: 1, voted: true }));
     const unhandled: unknown[] = [];
     const onUnhandled = (reason: unknown) => unhandled.push(reason);
