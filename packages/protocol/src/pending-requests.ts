@@ -16,7 +16,7 @@ const MAX_ID = 0xffff_ffff;
 const INITIAL_SLOTS = 8;
 
 export class PendingRequests<T extends PendingEntry> {
-  private slots: (T | undefined)[] = new Array<T | undefined>(INITIAL_SLOTS).fill(undefined);
+  private slots: (T | undefined)[] = emptySlots(INITIAL_SLOTS);
   private mask = INITIAL_SLOTS - 1;
   private count = 0;
   private lastId = 0;
@@ -55,10 +55,9 @@ export class PendingRequests<T extends PendingEntry> {
 
   /** Removes and returns request `id`, if it is pending. */
   take(id: number): T | undefined {
-    const slot = id & this.mask;
-    const request = this.slots[slot];
-    if (request === undefined || request.id !== id) return undefined;
-    this.slots[slot] = undefined;
+    const request = this.get(id);
+    if (request === undefined) return undefined;
+    this.slots[id & this.mask] = undefined;
     this.count--;
     return request;
   }
@@ -79,17 +78,22 @@ export class PendingRequests<T extends PendingEntry> {
 
   /** Forgets every request; the table shrinks back to its first size. */
   clear(): void {
-    this.slots = new Array<T | undefined>(INITIAL_SLOTS).fill(undefined);
+    this.slots = emptySlots(INITIAL_SLOTS);
     this.mask = INITIAL_SLOTS - 1;
     this.count = 0;
   }
 
   /** Twice the slots. Ids in distinct slots stay in distinct slots: they differ in the low bits. */
   private grow(): void {
-    const slots = new Array<T | undefined>(2 * this.slots.length).fill(undefined);
+    const slots = emptySlots<T>(2 * this.slots.length);
     const mask = slots.length - 1;
     for (const request of this.slots) if (request !== undefined) slots[request.id & mask] = request;
     this.slots = slots;
     this.mask = mask;
   }
+}
+
+/** `length` empty slots, filled (not holes, which V8 reads more slowly). */
+function emptySlots<T>(length: number): (T | undefined)[] {
+  return new Array<T | undefined>(length).fill(undefined);
 }

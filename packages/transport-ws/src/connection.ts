@@ -54,8 +54,9 @@ const settled = Promise.resolve();
  * (latency); the ones that follow before the current job's microtasks are done are coalesced
  * into frames of up to 16 messages or 16 KiB (throughput: fewer system calls), written as they
  * fill up or after the current turn of the event loop. What is sent while a received frame is
- * handled (the answers of handlers that answer at once) leaves when the frame is done. Each message is encoded once and copied
- * once, into the frame that carries it (see `FrameBuilder`).
+ * handled (the answers of handlers that answer at once) leaves when the frame is done. Each
+ * message is encoded once, straight into the frame it starts or copied once into the frame that
+ * carries it (see `FrameBuilder`).
  * Requests respect the high-water mark of the send buffer; responses never wait, but a peer
  * that lets them pile up past `maxBufferedAmount` is disconnected.
  */
